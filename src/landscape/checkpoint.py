@@ -1,0 +1,85 @@
+"""Checkpoints: reference-compatible ``torch.save`` dicts, written atomically, loaded safely.
+
+A checkpoint holds ``state_dict`` (as the reference's do) plus ``arch``, ``epoch``,
+``metrics`` and, for training checkpoints, what resuming needs (optimizer, RNG state, the
+training arguments). Loading uses ``weights_only=True``; reference checkpoints (no ``arch``,
+maybe a ``module.`` prefix, maybe no ``num_batches_tracked``) load when the caller names the
+architecture.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from landscape.errors import LandscapeError
+from landscape.models import get_model
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
+    """``torch.save`` to a temporary name, then rename: a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint dict (``weights_only=True``), naming the file on any failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise LandscapeError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LandscapeError(f"checkpoint {path} cannot be read: {first}") from exc
+    if isinstance(payload, dict) and "state_dict" not in payload and all(
+        isinstance(v, torch.Tensor) for v in payload.values()
+    ):
+        payload = {"state_dict": payload}  # a bare state dict
+    if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict):
+        raise LandscapeError(f"checkpoint {path} has no 'state_dict' entry")
+    return payload
+
+
+def load_model(path: str | Path, arch: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Build the checkpoint's architecture (or ``arch``) and load its weights; eval mode."""
+    payload = read_checkpoint(path)
+    name = arch or payload.get("arch")
+    if name is None:
+        raise LandscapeError(
+            f"checkpoint {path} does not record its architecture; pass the model name"
+        )
+    if arch is not None and payload.get("arch") not in (None, arch):
+        raise LandscapeError(
+            f"checkpoint {path} holds a {payload['arch']}, not the requested {arch}"
+        )
+    model = get_model(name)
+    load_state(model, payload["state_dict"], path)
+    model.eval()
+    return model, payload
+
+
+def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Load ``state`` strictly, tolerating only what reference checkpoints lack or add."""
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise LandscapeError(
+            f"checkpoint {source} does not fit {type(model).__name__}: "
+            f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
+            f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}"
+        )
+    bad = [k for k, v in state.items() if tuple(v.shape) != tuple(expected[k].shape)]
+    if bad:
+        raise LandscapeError(f"checkpoint {source}: wrong shape for {bad[:3]}")
+    model.load_state_dict(state, strict=False)

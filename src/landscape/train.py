@@ -1,0 +1,272 @@
+"""Training with the paper's recipe: SGD + Nesterov, step lr decay, crop+flip augmentation.
+
+``python -m landscape train --model resnet20 --dataset synthetic --epochs 5 --out runs/r20``
+
+The data set sits on the device as uint8; each epoch's shuffle and augmentation draw from a
+generator seeded by (seed, epoch), so an epoch's randomness does not depend on what ran
+before it: a run resumed from its last epoch ends bit-identical (on CPU) to an uninterrupted
+one. A ``resume.pt`` is written after every epoch; scheduled checkpoints are ``epoch_NNN.pt``
+and the finished model is ``final.pt``, beside ``metrics.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from landscape import __version__
+from landscape import data as datasets
+from landscape.checkpoint import read_checkpoint, save_checkpoint
+from landscape.device import generator, resolve_device
+from landscape.errors import LandscapeError
+from landscape.evaluate import evaluate
+from landscape.models import get_model, model_names
+
+METRICS_COLUMNS = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"]
+RESUME_FILE = "resume.pt"
+FINAL_FILE = "final.pt"
+# Settings that do not change the computed weights; a resume may differ in these.
+_RESUME_NEUTRAL = ("data_dir", "device", "eval_batch_size")
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run; defaults are the paper's recipe (REFERENCE.md 5)."""
+
+    model: str
+    dataset: str = "cifar10"
+    data_dir: str = "data"
+    epochs: int = 300
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    milestones: tuple[int, ...] = (150, 225, 275)  # lr *= gamma after each of these epochs
+    gamma: float = 0.1
+    save_every: int = 10  # plus epochs 0, 1, the milestones and the last
+    train_size: int | None = None  # None: the whole training split
+    test_size: int | None = None
+    subset_rule: str = "first"  # or "random" (drawn with ``seed``)
+    augment: bool = True
+    seed: int = 0
+    device: str = "auto"
+    eval_batch_size: int = 1024
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Refuse impossible settings before any work, naming the setting."""
+        if self.model not in model_names():
+            raise LandscapeError(f"unknown model {self.model!r}; valid: {', '.join(model_names())}")
+        if self.dataset not in datasets.DATASETS:
+            raise LandscapeError(
+                f"unknown data set {self.dataset!r}; valid: {', '.join(datasets.DATASETS)}"
+            )
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size,
+                    "save_every": self.save_every, "eval_batch_size": self.eval_batch_size}
+        for name, value in positive.items():
+            if value < 1:
+                raise LandscapeError(f"{name} must be at least 1, got {value}")
+        for name in ("lr", "gamma"):
+            if not getattr(self, name) > 0:
+                raise LandscapeError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.momentum < 0 or self.weight_decay < 0:
+            raise LandscapeError("momentum and weight_decay must not be negative")
+        if self.nesterov and self.momentum == 0:
+            raise LandscapeError("nesterov momentum needs momentum > 0")
+        if any(m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
+            raise LandscapeError(f"milestones must be increasing epochs >= 1, got {self.milestones}")
+        for name in ("train_size", "test_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise LandscapeError(f"{name} must be at least 1, got {value}")
+        if self.subset_rule not in datasets.SUBSET_RULES:
+            raise LandscapeError(
+                f"unknown subset rule {self.subset_rule!r}; valid: {', '.join(datasets.SUBSET_RULES)}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["milestones"] = list(self.milestones)
+        return out
+
+
+def lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Learning rate used during ``epoch`` (1-based): decayed once per milestone passed."""
+    return cfg.lr * cfg.gamma ** sum(epoch > m for m in cfg.milestones)
+
+
+def checkpoint_epochs(cfg: TrainConfig) -> list[int]:
+    """Epochs whose weights are kept: 0, 1, every ``save_every``, the milestones, the last."""
+    keep = {0, 1, cfg.epochs} | set(range(cfg.save_every, cfg.epochs + 1, cfg.save_every))
+    keep |= {m for m in cfg.milestones if m <= cfg.epochs}
+    return sorted(e for e in keep if e <= cfg.epochs)
+
+
+def checkpoint_name(epoch: int) -> str:
+    return f"epoch_{epoch:03d}.pt"
+
+
+def load_split(cfg: TrainConfig, split: str) -> datasets.ImageSet:
+    full = datasets.load(cfg.dataset, split, cfg.data_dir)
+    size = cfg.train_size if split == "train" else cfg.test_size
+    return full.select(datasets.subset_indices(len(full), size, cfg.subset_rule, cfg.seed))
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir: str | Path,
+    restart: bool = False,
+    progress: bool | None = None,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> Path:
+    """Train (or resume) ``cfg`` into ``out_dir``; returns the path of ``final.pt``.
+
+    ``progress=None`` shows a bar only on a terminal. ``on_epoch_end(epoch, row)`` runs after
+    each epoch's files are written (tests use it to simulate a kill).
+    """
+    cfg.validate()
+    out = Path(out_dir)
+    device = resolve_device(cfg.device)
+    resume = out / RESUME_FILE
+    state = None if restart else _read_resume(resume, cfg)
+    train_set = load_split(cfg, "train").to(device)
+    test_set = load_split(cfg, "test").to(device)
+
+    model = get_model(cfg.model, seed=cfg.seed).to(device)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
+    )
+    history: list[dict[str, float]] = []
+    start = 0
+    if state is not None:
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        history, start = list(state["history"]), int(state["epoch"])
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        _save(out / checkpoint_name(0), model, optimizer, cfg, 0, {}, history)
+
+    keep = set(checkpoint_epochs(cfg))
+    for epoch in range(start + 1, cfg.epochs + 1):
+        row = _train_epoch(model, optimizer, train_set, cfg, epoch, device, progress)
+        row["test_loss"], row["test_acc"] = evaluate(model, test_set, cfg.eval_batch_size)
+        history.append(row)
+        write_metrics(out / "metrics.csv", history)
+        if epoch in keep:
+            _save(out / checkpoint_name(epoch), model, optimizer, cfg, epoch, row, history)
+        _save(resume, model, optimizer, cfg, epoch, row, history)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
+    final = out / FINAL_FILE
+    _save(final, model, optimizer, cfg, cfg.epochs, history[-1] if history else {}, history)
+    write_metrics(out / "metrics.csv", history)
+    return final
+
+
+def _train_epoch(model, optimizer, train_set, cfg, epoch, device, progress) -> dict[str, float]:
+    lr = lr_at(cfg, epoch)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    model.train()
+    gen = generator(cfg.seed, epoch, device=device)
+    order = torch.randperm(len(train_set), generator=gen, device=device)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    started = time.perf_counter()
+    bar = tqdm(
+        total=len(train_set), desc=f"epoch {epoch}/{cfg.epochs}", unit="img", unit_scale=True,
+        disable=(None if progress is None else not progress), leave=False,
+    )
+    for first in range(0, len(train_set), cfg.batch_size):
+        idx = order[first : first + cfg.batch_size]
+        images, labels = train_set.images[idx], train_set.labels[idx]
+        if cfg.augment:
+            images = datasets.augment(images, gen)
+        logits = model(datasets.normalize(images))
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach().double() * len(idx)
+        correct += (logits.detach().argmax(1) == labels).sum()
+        bar.update(len(idx))
+    bar.close()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    n = len(train_set)
+    return {
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": loss_sum.item() / n,
+        "train_acc": 100.0 * correct.item() / n,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _save(path, model, optimizer, cfg, epoch, row, history) -> None:
+    save_checkpoint(path, {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "arch": cfg.model,
+        "epoch": epoch,
+        "acc": row.get("test_acc"),  # the reference's key
+        "metrics": dict(row),
+        "optimizer": _to_cpu(optimizer.state_dict()),
+        # Epoch e's shuffle and augmentation come from a generator seeded by (seed, e), so the
+        # seed and the epoch are the whole RNG state needed to continue.
+        "rng": {"seed": cfg.seed, "next_epoch": epoch + 1},
+        "config": cfg.as_dict(),
+        "history": list(history),
+        "version": __version__,
+    })
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj
+
+
+def _read_resume(path: Path, cfg: TrainConfig) -> dict[str, Any] | None:
+    """The resume state in ``path`` if it belongs to ``cfg``; refuse a different run's."""
+    if not path.exists():
+        return None
+    state = read_checkpoint(path)
+    saved, wanted = state.get("config", {}), cfg.as_dict()
+    differ = sorted(
+        k for k in set(saved) | set(wanted)
+        if k not in _RESUME_NEUTRAL and saved.get(k) != wanted.get(k)
+    )
+    if differ:
+        raise LandscapeError(
+            f"{path} belongs to a run with different settings ({', '.join(differ)});"
+            " pass --restart to discard it or choose another --out"
+        )
+    return state
+
+
+def write_metrics(path: Path, history: list[dict[str, float]]) -> None:
+    """One row per epoch, rewritten atomically so a kill never leaves a torn CSV."""
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=METRICS_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    os.replace(tmp, path)
