@@ -1,0 +1,30 @@
+"""Shared fixtures: the synthetic data set, generated once, and one small trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from landscape import data
+from landscape.train import TrainConfig, train
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """A data folder holding the synthetic set (generated once per session)."""
+    root = tmp_path_factory.mktemp("data")
+    data.load("synthetic", "train", root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory, data_dir) -> Path:
+    """``final.pt`` of a resnet20 trained 2 epochs on 500 synthetic images (CPU)."""
+    out = tmp_path_factory.mktemp("trained")
+    cfg = TrainConfig(model="resnet20", dataset="synthetic", data_dir=str(data_dir), epochs=2,
+                      train_size=500, test_size=200, milestones=(1,), save_every=1, seed=0,
+                      device="cpu")
+    with torch.random.fork_rng(devices=[]):
+        return train(cfg, out, progress=False)
