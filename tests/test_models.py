@@ -1,0 +1,101 @@
+"""The reference architectures: parameter counts, state-dict names, initialization, loading."""
+
+import pytest
+import torch
+
+from landscape.checkpoint import load_model, save_checkpoint
+from landscape.errors import LandscapeError
+from landscape.models import get_model, model_names, num_parameters
+
+# REFERENCE.md section 4 (densenet121 is not built here).
+PARAMS = {
+    "resnet20": 272_474, "resnet20_noshort": 269_722,
+    "resnet56": 855_770, "resnet56_noshort": 853_018,
+    "resnet110": 1_730_714, "resnet110_noshort": 1_727_962,
+    "wrn56_2": 3_412_394, "wrn56_2_noshort": 3_401_770,
+    "wrn56_4": 13_628_234, "wrn56_8": 54_470_282,
+    "vgg9": 2_789_706,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_parameter_count_equals_reference(name):
+    assert num_parameters(get_model(name)) == PARAMS[name]
+
+
+def test_every_listed_model_builds_and_classifies_cifar_images():
+    for name in model_names():
+        if name.startswith("wrn56_8"):
+            continue  # 54M parameters: counted above, too slow to run here
+        model = get_model(name).eval()
+        with torch.no_grad():
+            assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10), name
+
+
+def test_resnet_state_dict_keys_are_the_reference_names():
+    keys = set(get_model("resnet20").state_dict())
+    expected = {"conv1.weight", "bn1.weight", "bn1.running_var", "linear.weight", "linear.bias"}
+    for stage in (1, 2, 3):
+        for block in range(3):
+            for part in ("conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.running_mean"):
+                expected.add(f"layer{stage}.{block}.{part}")
+    for stage in (2, 3):  # projection shortcuts where the shape changes
+        expected |= {f"layer{stage}.0.shortcut.0.weight", f"layer{stage}.0.shortcut.1.weight",
+                     f"layer{stage}.0.shortcut.1.bias", f"layer{stage}.0.shortcut.1.running_mean"}
+    assert expected <= keys
+    assert not any(k.startswith("layer1.0.shortcut") for k in keys)
+    assert not any("shortcut" in k for k in get_model("resnet20_noshort").state_dict())
+
+
+def test_reference_initialization():
+    model = get_model("resnet56", seed=3)
+    assert torch.equal(model.bn1.weight, torch.ones(16))
+    assert torch.equal(model.layer2[0].bn2.bias, torch.zeros(32))
+    assert torch.equal(model.linear.bias, torch.zeros(10))
+    assert abs(model.linear.weight.std().item() - 1e-3) < 2e-4
+    conv = model.layer3[1].conv1.weight  # fan_in = 64 * 3 * 3, kaiming std = sqrt(2 / fan_in)
+    assert abs(conv.std().item() - (2 / 576) ** 0.5) < 0.003
+
+
+def test_seed_fixes_initialization_without_touching_global_rng():
+    state = torch.get_rng_state()
+    a, b = get_model("resnet20", seed=1), get_model("resnet20", seed=1)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    c = get_model("resnet20", seed=2)
+    assert not torch.equal(a.conv1.weight, c.conv1.weight)
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(LandscapeError, match="unknown model 'resnet21'.*resnet20.*vgg9"):
+        get_model("resnet21")
+
+
+def test_reference_style_checkpoint_loads(tmp_path):
+    """A DataParallel-era checkpoint: 'module.' prefix, no num_batches_tracked, no arch."""
+    source = get_model("resnet20", seed=5)
+    state = {f"module.{k}": v for k, v in source.state_dict().items()
+             if not k.endswith("num_batches_tracked")}
+    path = tmp_path / "model_300.t7"
+    torch.save({"state_dict": state, "acc": 92.6, "epoch": 300}, path)
+    with pytest.raises(LandscapeError, match="does not record its architecture"):
+        load_model(path)
+    model, payload = load_model(path, arch="resnet20")
+    assert payload["epoch"] == 300 and not model.training
+    assert torch.equal(model.layer3[2].conv2.weight, source.layer3[2].conv2.weight)
+
+
+def test_checkpoint_for_another_architecture_is_refused(tmp_path):
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"state_dict": get_model("resnet20_noshort").state_dict()})
+    with pytest.raises(LandscapeError, match=r"c\.pt does not fit .*missing \['layer2\.0\.shortcut"):
+        load_model(path, arch="resnet20")
+
+
+def test_unreadable_checkpoint_is_named(tmp_path):
+    path = tmp_path / "broken.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(LandscapeError, match="broken.pt cannot be read"):
+        load_model(path, arch="resnet20")
+    with pytest.raises(LandscapeError, match="missing.pt does not exist"):
+        load_model(tmp_path / "missing.pt")
