@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from landscape import data
 
@@ -52,3 +53,12 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar (default: only on a terminal)")
+
+
+def allow_negative_values(parser: argparse.ArgumentParser) -> None:
+    """Let an option take a value that starts with a minus, e.g. ``--x -1:1:51``.
+
+    argparse takes any such word for an option unless it is a plain negative number; this
+    parser has no option that starts with ``-<digit>``, so a leading ``-<digit>`` is a value.
+    """
+    parser._negative_number_matcher = re.compile(r"^-\.?\d")  # argparse's own hook
