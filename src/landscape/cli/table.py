@@ -1,0 +1,27 @@
+"""``landscape table``: final errors of several trained models beside the paper's."""
+
+from __future__ import annotations
+
+import argparse
+
+from landscape.tables import write_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table", help="final train/test errors beside the paper's, CSV and Markdown",
+                       description="One row per model from its metrics.csv (last epoch): final "
+                       "train loss, train error, test error, the paper's test error (blank when "
+                       "the paper reports none for that model name) and the difference.")
+    p.add_argument("--metrics", nargs="+", required=True, metavar="CSV",
+                   help="training metrics.csv files")
+    p.add_argument("--models", nargs="+", required=True, metavar="MODEL",
+                   help="one model name per metrics file; names as in `landscape train --model`")
+    p.add_argument("--out-csv", required=True, help="CSV output")
+    p.add_argument("--out-md", required=True, help="Markdown output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    table = write_table(args.models, args.metrics, args.out_csv, args.out_md)
+    n = len(table)
+    print(f"wrote {args.out_csv} and {args.out_md} ({n} model{'s' if n != 1 else ''})")

@@ -1,0 +1,56 @@
+"""1-D plots in the paper's Fig. 2 style: loss on the left axis, accuracy on the right.
+
+Train curves are solid and test curves dashed; whichever of ``train_loss``, ``test_loss``,
+``train_acc``, ``test_acc`` the file holds are drawn. Non-finite points (an overflowed loss)
+leave a gap in the line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from landscape.errors import LandscapeError
+from landscape.plots.options import PlotOptions
+from landscape.plots.source import Surface
+
+CURVES = (  # (quantity, axis, line style, legend label)
+    ("train_loss", "loss", "-", "train loss"),
+    ("test_loss", "loss", "--", "test loss"),
+    ("train_acc", "acc", "-", "train accuracy"),
+    ("test_acc", "acc", "--", "test accuracy"),
+)
+LOSS_COLOR, ACC_COLOR = "tab:blue", "tab:red"
+
+
+def check_curves(s: Surface) -> None:
+    if not any(s.has(name) for name, *_ in CURVES):
+        raise LandscapeError(
+            f"surface {s.path} has none of {', '.join(n for n, *_ in CURVES)} to plot in 1-D"
+        )
+
+
+def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
+    """Draw onto ``ax`` (loss) and a twin axis (accuracy, 0-100 %), which is returned."""
+    check_curves(s)
+    acc_ax = ax.twinx()
+    lines = []
+    for name, axis, style, label in CURVES:
+        if not s.has(name):
+            continue
+        y = np.where(np.isfinite(s.get(name)), s.get(name), np.nan)
+        target, color = (ax, LOSS_COLOR) if axis == "loss" else (acc_ax, ACC_COLOR)
+        lines += target.plot(s.x, y, style, color=color, linewidth=1.5, label=label)
+    if opts.log:
+        ax.set_yscale("log")
+    if opts.vmin is not None or opts.vmax is not None:
+        ax.set_ylim(opts.vmin, opts.vmax)
+    ax.set_xlim(s.x[0], s.x[-1])
+    ax.set_xlabel(s.label("x"))
+    ax.set_ylabel("loss", color=LOSS_COLOR)
+    ax.tick_params(axis="y", which="both", labelcolor=LOSS_COLOR)
+    acc_ax.set_ylim(0, 100)
+    acc_ax.set_ylabel("accuracy (%)", color=ACC_COLOR)
+    acc_ax.tick_params(axis="y", which="both", labelcolor=ACC_COLOR)
+    ax.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=8)
+    return acc_ax
