@@ -8,6 +8,8 @@ import urllib.error
 import numpy as np
 import pytest
 import torch
+import torchvision.datasets.utils
+from torchvision.datasets import CIFAR10
 
 from landscape import data
 from landscape.errors import LandscapeError
@@ -72,6 +74,13 @@ def test_unparsable_batch_file_is_named(tmp_path):
         data.read_batches([bad])
 
 
+def test_cifar10_facts_agree_with_torchvision():
+    assert (data.CIFAR10_URL, data.CIFAR10_ARCHIVE, data.CIFAR10_ARCHIVE_MD5, data.CIFAR10_FOLDER) == (
+        CIFAR10.url, CIFAR10.filename, CIFAR10.tgz_md5, CIFAR10.base_folder)
+    assert data.CIFAR10_MD5 == dict(CIFAR10.train_list + CIFAR10.test_list)
+    assert data.TRAIN_FILES + data.TEST_FILES == list(data.CIFAR10_MD5)
+
+
 def test_failed_download_says_where_to_put_the_archive(tmp_path, monkeypatch):
     calls = []
 
@@ -79,7 +88,7 @@ def test_failed_download_says_where_to_put_the_archive(tmp_path, monkeypatch):
         calls.append((url, filename, md5))
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(data, "download_and_extract_archive", offline)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", offline)
     with pytest.raises(LandscapeError) as err:
         data.load("cifar10", "train", tmp_path)
     assert calls == [("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
@@ -89,7 +98,7 @@ def test_failed_download_says_where_to_put_the_archive(tmp_path, monkeypatch):
 
 
 def test_no_download_flag_never_touches_the_network(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "download_and_extract_archive",
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive",
                         lambda *a, **k: pytest.fail("tried to download"))
     with pytest.raises(LandscapeError, match="downloads are disabled"):
         data.load("cifar10", "test", tmp_path, download=False)
@@ -99,7 +108,7 @@ def test_truncated_archive_is_named_not_used(tmp_path, monkeypatch):
     archive = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(__file__, arcname="cifar-10-batches-py/readme.txt")
-    monkeypatch.setattr(data, "download_and_extract_archive",
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive",
                         lambda *a, **k: pytest.fail("must not re-download over a bad file"))
     with pytest.raises(LandscapeError, match=r"cifar-10-python.tar.gz is truncated or corrupted"):
         data.load("cifar10", "train", tmp_path)

@@ -19,8 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.datasets import CIFAR10
-from torchvision.datasets.utils import check_integrity, download_and_extract_archive
 
 from landscape.errors import LandscapeError
 
@@ -33,9 +31,22 @@ NUM_CLASSES = 10
 MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
 STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
 
-TRAIN_FILES = [name for name, _ in CIFAR10.train_list]
-TEST_FILES = [name for name, _ in CIFAR10.test_list]
-CIFAR10_MD5 = dict(CIFAR10.train_list + CIFAR10.test_list)
+# CIFAR-10's archive and batch checksums, as torchvision's CIFAR10 class lists them (a test
+# checks they agree); spelled out so that importing this module does not import torchvision.
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR10_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+}
+TRAIN_FILES = [f"data_batch_{k}" for k in range(1, 6)]
+TEST_FILES = ["test_batch"]
 
 SYNTHETIC_FOLDER = "synthetic-batches-py"
 SYNTHETIC_SEED = 2018
@@ -111,30 +122,43 @@ def read_batches(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare_cifar10(root: Path, download: bool = True) -> Path:
     """Ensure verified CIFAR-10 batch files under ``root``; download the archive if needed."""
-    folder = root / CIFAR10.base_folder
+    folder = root / CIFAR10_FOLDER
     if not _cifar10_complete(folder):
-        archive = root / CIFAR10.filename
-        if archive.exists() and not check_integrity(str(archive), CIFAR10.tgz_md5):
+        archive = root / CIFAR10_ARCHIVE
+        if archive.exists() and not _md5_matches(archive, CIFAR10_ARCHIVE_MD5):
             raise LandscapeError(
-                f"{archive} is truncated or corrupted (MD5 mismatch, expected {CIFAR10.tgz_md5});"
-                " delete it and retry"
+                f"{archive} is truncated or corrupted (MD5 mismatch, expected"
+                f" {CIFAR10_ARCHIVE_MD5}); delete it and retry"
             )
         if not download and not archive.exists():
             raise LandscapeError(_manual_download_hint(root, "downloads are disabled"))
         try:
-            download_and_extract_archive(
-                CIFAR10.url, str(root), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5
-            )
+            _download_archive(root)
         except Exception as exc:  # urllib, socket and checksum errors alike
             raise LandscapeError(_manual_download_hint(root, f"download failed: {exc}")) from exc
     for name in TRAIN_FILES + TEST_FILES:
         path = folder / name
-        if not check_integrity(str(path), CIFAR10_MD5[name]):
+        if not _md5_matches(path, CIFAR10_MD5[name]):
             raise LandscapeError(
                 f"{path} is missing, truncated or corrupted (MD5 mismatch, expected"
                 f" {CIFAR10_MD5[name]}); delete {folder} and the archive, then retry"
             )
     return folder
+
+
+def _download_archive(root: Path) -> None:
+    """Fetch and unpack the archive with torchvision's utilities (MD5-checked; reuses a good file)."""
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    download_and_extract_archive(
+        CIFAR10_URL, str(root), filename=CIFAR10_ARCHIVE, md5=CIFAR10_ARCHIVE_MD5
+    )
+
+
+def _md5_matches(path: Path, md5: str) -> bool:
+    from torchvision.datasets.utils import check_integrity
+
+    return check_integrity(str(path), md5)
 
 
 def _cifar10_complete(folder: Path) -> bool:
@@ -143,8 +167,8 @@ def _cifar10_complete(folder: Path) -> bool:
 
 def _manual_download_hint(root: Path, reason: str) -> str:
     return (
-        f"CIFAR-10 is not in {root} and {reason}. Download {CIFAR10.url} by hand and put"
-        f" {CIFAR10.filename} (MD5 {CIFAR10.tgz_md5}) in {root}/, or run offline with the"
+        f"CIFAR-10 is not in {root} and {reason}. Download {CIFAR10_URL} by hand and put"
+        f" {CIFAR10_ARCHIVE} (MD5 {CIFAR10_ARCHIVE_MD5}) in {root}/, or run offline with the"
         " 'synthetic' data set"
     )
 
@@ -163,7 +187,7 @@ def prepare_synthetic(root: Path) -> Path:
     )
     for name in TRAIN_FILES + TEST_FILES:
         path = folder / name
-        if name not in expected or not check_integrity(str(path), expected[name]):
+        if name not in expected or not _md5_matches(path, expected[name]):
             raise LandscapeError(
                 f"{path} is missing, truncated or corrupted (MD5 mismatch with {manifest});"
                 f" delete {folder} to regenerate it"
