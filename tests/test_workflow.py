@@ -1,0 +1,254 @@
+"""The Snakemake workflow: lint, the paper's DAG, the smoke preset end to end, caching, errors.
+
+Snakemake runs in a subprocess with the repository's Snakefile and a temporary working
+directory (``--directory``), so nothing is written into the repository. The smoke preset runs
+twice (two directories) for the determinism check; everything else is a dry run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+SMOKE = REPO / "presets" / "smoke.yaml"
+PAPER_MODELS = ["resnet20", "resnet56", "resnet110",
+                "resnet20_noshort", "resnet56_noshort", "resnet110_noshort"]
+SMOKE_MODELS = ["resnet20", "resnet20_noshort"]
+KINDS = ["contour", "contourf", "heatmap", "surface3d", "1d"]
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, configfiles: tuple[Path, ...] = (),
+              check: bool = True) -> subprocess.CompletedProcess:
+    """Run snakemake on the repository's Snakefile in ``workdir``; output in .stdout."""
+    env = dict(os.environ)
+    # The jobs call `landscape` and `python`: the ones of this interpreter's environment.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE),
+           "--directory", str(workdir), "--cores", "2"]
+    if configfiles:
+        cmd += ["--configfile", *map(str, configfiles)]
+    cmd += list(args)
+    result = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-6000:]}")
+    return result
+
+
+def planned_jobs(output: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs, rule = [], None
+    for line in output.splitlines():
+        start = re.match(r"^(?:local)?rule (\w+):$", line)
+        if start:
+            if rule is not None:
+                jobs.append((rule, wildcards))
+            rule, wildcards = start.group(1), ""
+        elif rule is not None and line.strip().startswith("wildcards:"):
+            wildcards = line.split(":", 1)[1].strip()
+    if rule is not None:
+        jobs.append((rule, wildcards))
+    return jobs
+
+
+def dry_run(workdir: Path, *configfiles: Path) -> list[tuple[str, str]]:
+    return planned_jobs(snakemake(workdir, "-n", configfiles=configfiles).stdout)
+
+
+def write_yaml(path: Path, content: dict) -> Path:
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+def expected_files(run: Path) -> list[Path]:
+    """Every file the smoke preset must produce under results/smoke."""
+    files = []
+    for model in SMOKE_MODELS:
+        files += [run / "train" / model / "final.pt", run / "train" / model / "metrics.csv",
+                  run / "directions" / f"{model}.h5", run / "surfaces" / f"{model}.h5",
+                  run / "surfaces" / f"{model}_1d.h5",
+                  *(run / "surfaces" / model / f"shard_{i}-of-2.h5" for i in range(2)),
+                  *(run / "figures" / f"{model}_{kind}.{ext}"
+                    for kind in KINDS for ext in ("pdf", "png")),
+                  run / "logs" / "train" / f"{model}.log",
+                  run / "benchmarks" / "train" / f"{model}.tsv"]
+    files += [run / "figures" / f"{panel}.{ext}"
+              for panel in ("fig5_panel", "fig1_3d") for ext in ("pdf", "png")]
+    files += [run / "tables" / "results.csv", run / "tables" / "results.md"]
+    return files
+
+
+def smoke_run(workdir: Path, data_dir: Path) -> tuple[Path, float]:
+    """The smoke preset, run for real in ``workdir``; returns its run folder and wall time."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    overrides = write_yaml(workdir / "data.yaml", {"data_dir": str(data_dir)})
+    start = time.perf_counter()
+    snakemake(workdir, configfiles=(SMOKE, overrides))
+    return workdir / "results" / "smoke", time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, data_dir) -> tuple[Path, Path]:
+    """(working directory, data.yaml) of one finished smoke run."""
+    workdir = tmp_path_factory.mktemp("smoke_a")
+    run, seconds = smoke_run(workdir, data_dir)
+    print(f"smoke preset: {seconds:.0f} s on {os.cpu_count()} cores")
+    return workdir, workdir / "data.yaml"
+
+
+# ----------------------------------------------------------------------------- static checks
+
+
+def test_lint_reports_only_the_explained_conda_finding(tmp_path):
+    # The Snakefile explains the one remaining lint: every rule runs the `landscape` command
+    # of the environment Snakemake itself runs in, so no per-rule conda environment.
+    out = snakemake(tmp_path, "--lint", check=False).stdout
+    findings = {line.strip() for line in out.splitlines() if line.startswith("    * ")}
+    assert findings <= {"* Specify a conda environment or container for each rule.:"}, out
+    assert "Lints for snakefile" not in out, out
+
+
+def test_paper_dag_has_every_stage(tmp_path):
+    jobs = dry_run(tmp_path)
+    counts = Counter(rule for rule, _ in jobs)
+    assert counts == {
+        "data": 1, "train": 6, "directions": 6, "surface_shard": 6 * 8, "merge_surface": 6,
+        "surface_curve": 6, "plot_surface": 6, "plot_curve": 6, "panel": 2, "table": 1,
+        "all": 1,
+    }
+    shards = {w for rule, w in jobs if rule == "surface_shard"}
+    assert shards == {f"model={m}, shard={i}, nshards=8" for m in PAPER_MODELS for i in range(8)}
+    assert {w for rule, w in jobs if rule == "panel"} == {"panel=fig5_panel", "panel=fig1_3d"}
+
+
+def test_per_model_override_changes_only_that_model(tmp_path):
+    out = snakemake(tmp_path, "-n", "-p").stdout
+    lr = dict(re.findall(r'args="--model (\w+) .*?--lr (\S+)', out))
+    assert lr == {m: ("0.01" if m == "resnet110_noshort" else "0.1") for m in PAPER_MODELS}
+    assert re.search(r"--epochs 300 .*--milestones 150 225 275", out)
+
+
+@pytest.mark.parametrize("content, key", [
+    ({"models": ["resnet20", "resnet21"]}, "On instance['models'][1]"),
+    ({"train": {"epochs": -3}}, "On instance['train']['epochs']"),
+    ({"surface": {"x": "1:0:5"}}, "config key surface.x = '1:0:5': MIN must be below MAX"),
+    ({"surface": {"y": "-1:1:1"}}, "config key surface.y = '-1:1:1': NUM must be at least 2"),
+    ({"surface": {"x": "a:b:c"}}, "On instance['surface']['x']"),
+    ({"plot": {"color": "red"}}, "'color' was unexpected"),
+    ({"panels": {"fig1_3d": {"models": [["resnet20", "vgg9"]]}}},
+     "config key panels.fig1_3d.models: vgg9 not in config key models"),
+])
+def test_invalid_config_fails_before_any_job(tmp_path, content, key):
+    bad = write_yaml(tmp_path / "bad.yaml", content)
+    result = snakemake(tmp_path, configfiles=(SMOKE, bad), check=False)
+    assert result.returncode != 0
+    assert key in result.stdout, result.stdout
+    assert not (tmp_path / "results").exists()
+
+
+# --------------------------------------------------------------------------- the smoke run
+
+
+def test_smoke_run_produces_every_file_and_the_report(smoke):
+    workdir, data = smoke
+    run = workdir / "results" / "smoke"
+    missing = [str(p.relative_to(run)) for p in expected_files(run) if not p.is_file()]
+    assert not missing
+    # a killed training resumes from resume.pt, which Snakemake must leave alone
+    assert (run / "train" / "resnet20" / "resume.pt").is_file()
+    report = workdir / "report.html"
+    snakemake(workdir, "--report", str(report), configfiles=(SMOKE, data))
+    html = report.read_text(errors="replace")
+    for name in ["fig5_panel.png", "fig1_3d.png", "resnet20_contour.png",
+                 "resnet20_noshort_1d.png", "results.csv"]:
+        assert name in html
+
+
+def test_second_dry_run_has_nothing_to_do(smoke):
+    workdir, data = smoke
+    assert dry_run(workdir, SMOKE, data) == []
+
+
+def test_figure_setting_reruns_only_figures(smoke, tmp_path):
+    workdir, data = smoke
+    change = write_yaml(tmp_path / "vmax.yaml", {"plot": {"vmax": 5}})
+    counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, change))
+    assert counts == {"plot_surface": 2, "panel": 2, "all": 1}
+
+
+def test_curve_figure_setting_reruns_only_curve_figures(smoke, tmp_path):
+    workdir, data = smoke
+    change = write_yaml(tmp_path / "log.yaml", {"plot": {"curve": {"log": True}}})
+    counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, change))
+    assert counts == {"plot_curve": 2, "all": 1}
+
+
+def test_grid_change_reruns_surfaces_and_figures_not_training(smoke, tmp_path):
+    workdir, data = smoke
+    change = write_yaml(tmp_path / "grid.yaml", {"surface": {"x": "-0.5:0.5:7"}})
+    counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, change))
+    assert counts == {"surface_shard": 4, "merge_surface": 2, "plot_surface": 2, "panel": 2,
+                      "all": 1}
+
+
+def test_training_change_reruns_only_that_models_chain(smoke, tmp_path):
+    workdir, data = smoke
+    change = write_yaml(tmp_path / "lr.yaml",
+                        {"train_overrides": {"resnet20_noshort": {"lr": 0.05}}})
+    jobs = dry_run(workdir, SMOKE, data, change)
+    per_model = {rule for rule, w in jobs if "model=resnet20_noshort" in w}
+    assert per_model == {"train", "directions", "surface_shard", "merge_surface",
+                         "surface_curve", "plot_surface", "plot_curve"}
+    assert not [job for job in jobs if "model=resnet20," in job[1] + ","]
+    assert Counter(rule for rule, _ in jobs)["panel"] == 2  # both panels show that model
+
+
+@pytest.fixture(scope="module")
+def second_smoke(tmp_path_factory, data_dir) -> tuple[Path, Path]:
+    """A second smoke run, in another directory."""
+    workdir = tmp_path_factory.mktemp("smoke_b")
+    smoke_run(workdir, data_dir)
+    return workdir, workdir / "data.yaml"
+
+
+def test_two_smoke_runs_are_identical(smoke, second_smoke):
+    first = smoke[0] / "results" / "smoke"
+    second = second_smoke[0] / "results" / "smoke"
+    for path in sorted((first / "surfaces").glob("*.h5")):
+        with h5py.File(path) as a, h5py.File(second / "surfaces" / path.name) as b:
+            assert sorted(a) == sorted(b)
+            for key in a:
+                if isinstance(a[key], h5py.Dataset) and a[key].dtype.kind == "f":
+                    np.testing.assert_array_equal(a[key][()], b[key][()],
+                                                  err_msg=f"{path.name}:{key}")
+    figures = sorted(p.name for p in (first / "figures").iterdir())
+    assert figures == sorted(p.name for p in (second / "figures").iterdir())
+    for name in figures:
+        a, b = (first / "figures" / name).read_bytes(), (second / "figures" / name).read_bytes()
+        assert a == b, name
+
+
+def test_changed_recipe_retrains_instead_of_refusing_the_old_resume_state(second_smoke, tmp_path):
+    # `landscape train` refuses to resume a run of other settings; the rule starts afresh.
+    workdir, data = second_smoke
+    change = write_yaml(tmp_path / "epochs.yaml",
+                        {"train_overrides": {"resnet20_noshort": {"epochs": 1}}})
+    snakemake(workdir, "--until", "train", configfiles=(SMOKE, data, change))
+    folder = workdir / "results" / "smoke" / "train" / "resnet20_noshort"
+    assert "--epochs 1 " in (folder / "workflow.args").read_text()
+    assert len((folder / "metrics.csv").read_text().splitlines()) == 2  # header + 1 epoch
+    assert not (folder / "epoch_002.pt").exists()

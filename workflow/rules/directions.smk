@@ -1,0 +1,21 @@
+# Stage 3: one random direction pair per model, filter-normalized (the paper's setting).
+
+
+rule directions:
+    input:
+        checkpoint=CHECKPOINT,
+    output:
+        DIRECTIONS,
+    params:
+        spec=direction_arguments(),
+    log:
+        f"{LOGS}/directions/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/directions/{{model}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "landscape directions --checkpoint {input.checkpoint} {params.spec} --out {output}"
+        " > {log} 2>&1"
