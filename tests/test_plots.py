@@ -187,7 +187,7 @@ def test_nan_and_inf_surfaces_render_every_kind(surf1d, surf2d, tmp_path):
 
 def test_rerenders_are_byte_identical_across_processes(surf1d, surf2d, tmp_path):
     first = plot_surface_file(surf2d, tmp_path / "a" / "s", dpi=60)
-    again = plot_surface_file(surf2d, tmp_path / "b" / "s", dpi=60)
+    plot_surface_file(surf2d, tmp_path / "b" / "s", dpi=60)
     env = {**os.environ, "PYTHONHASHSEED": "123", "SOURCE_DATE_EPOCH": "1234567890"}
     subprocess.run([sys.executable, "-m", "landscape", "plot", "--surface", str(surf2d),
                     "--out-prefix", str(tmp_path / "c" / "s"), "--dpi", "60"],

@@ -51,7 +51,7 @@ def snakemake(workdir: Path, *args: str, configfiles: tuple[Path, ...] = (),
 
 def planned_jobs(output: str) -> list[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run lists."""
-    jobs, rule = [], None
+    jobs, rule, wildcards = [], None, ""
     for line in output.splitlines():
         start = re.match(r"^(?:local)?rule (\w+):$", line)
         if start:

@@ -9,7 +9,6 @@ architecture.
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from landscape.atomic import atomic_outputs
 from landscape.errors import LandscapeError
 from landscape.models import get_model
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """``torch.save`` to a temporary name, then rename: a kill never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_outputs(path) as (temp,):
+        torch.save(payload, temp)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from landscape.atomic import atomic_write_bytes
 from landscape.errors import LandscapeError
 
 DATASETS = ("cifar10", "synthetic")
@@ -234,17 +234,10 @@ def _write_synthetic(folder: Path) -> None:
             {"batch_label": f"synthetic {name}", "labels": labels.tolist(), "data": data},
             protocol=4,
         )
-        _atomic_write(folder / name, payload)
+        atomic_write_bytes(folder / name, payload)
         sums.append(f"{hashlib.md5(payload).hexdigest()}  {name}\n")
     # The manifest is written last: its presence marks a complete, verified data set.
-    _atomic_write(folder / SYNTHETIC_CHECKSUMS, "".join(sums).encode())
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
-
+    atomic_write_bytes(folder / SYNTHETIC_CHECKSUMS, "".join(sums).encode())
 
 # ---------------------------------------------------------------------- subsets and batches
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from landscape.atomic import atomic_outputs
 from landscape.errors import LandscapeError
 
 
@@ -33,15 +33,8 @@ def sha256_file(path: str | Path) -> str:
 @contextlib.contextmanager
 def atomic_h5(path: str | Path) -> Iterator[h5py.File]:
     """Open a new HDF5 file for writing under a temporary name; rename it to ``path`` on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as fh:
-            yield fh
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_outputs(path) as (temp,), h5py.File(temp, "w") as fh:
+        yield fh
 
 
 @contextlib.contextmanager

@@ -8,15 +8,14 @@ blank paper value and a blank difference; it is not an error.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from landscape.atomic import atomic_outputs
 from landscape.errors import LandscapeError
 from landscape.paper import paper_test_error
 
@@ -151,21 +150,7 @@ def write_table(models: Sequence[str], metrics_paths: Sequence[str | Path],
     table = comparison_table(models, metrics_paths)
     texts = {out_csv: table.to_csv(index=False, na_rep="", lineterminator="\n"),
              out_md: table_markdown(table)}
-    temps = []
-    try:
-        for path, text in texts.items():
-            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-            temps.append((tmp, path))
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise LandscapeError(f"cannot write {path}: {exc}") from exc
-    except BaseException:
-        for tmp, _ in temps:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-        raise
-    for tmp, path in temps:
-        os.replace(tmp, path)
+    with atomic_outputs(*texts) as temps:
+        for temp, text in zip(temps, texts.values()):
+            temp.write_text(text, encoding="utf-8")
     return table

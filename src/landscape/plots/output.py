@@ -10,7 +10,6 @@ surface file gives the same bytes in every process (``SOURCE_DATE_EPOCH`` plays 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import matplotlib
 import matplotlib.style
 from matplotlib.figure import Figure
 
+from landscape.atomic import atomic_outputs
 from landscape.errors import LandscapeError
 
 FORMATS = ("pdf", "png", "svg")
@@ -57,22 +57,9 @@ def save_figures(jobs: Sequence[tuple[Figure, Path]], dpi: int) -> list[Path]:
     Every file is rendered to a temporary name beside its target first; only when all have
     rendered are they renamed into place, so a failure leaves no partial output.
     """
-    written: list[tuple[Path, Path]] = []
-    try:
-        for fig, path in jobs:
+    paths = [path for _, path in jobs]
+    with atomic_outputs(*paths) as temps:
+        for (fig, path), temp in zip(jobs, temps):
             fmt = path.suffix.lstrip(".")
-            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-            written.append((tmp, path))
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=METADATA[fmt])
-            except OSError as exc:
-                raise LandscapeError(f"cannot write {path}: {exc}") from exc
-    except BaseException:
-        for tmp, _ in written:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-        raise
-    for tmp, path in written:
-        os.replace(tmp, path)
-    return [path for _, path in written]
+            fig.savefig(temp, format=fmt, dpi=dpi, metadata=METADATA[fmt])
+    return paths
