@@ -28,3 +28,12 @@ def trained_checkpoint(tmp_path_factory, data_dir) -> Path:
                       device="cpu")
     with torch.random.fork_rng(devices=[]):
         return train(cfg, out, progress=False)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: tiny batches run many times faster than with two on shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
