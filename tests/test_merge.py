@@ -23,6 +23,7 @@ GRID = Grid.parse("-1:1:3", "-0.5:1:4")
 ATTRS = {"checkpoint": "m.pt", "checkpoint_sha256": "abc", "directions_sha256": "def",
          "batch_size": 8}
 
+
 @pytest.fixture(scope="module")
 def setup(data_dir):
     torch.manual_seed(0)
@@ -34,16 +35,19 @@ def setup(data_dir):
                   "test": lambda: evaluate(model, test, 8)}
     return model, random_directions(model, seed=0), evaluators
 
+
 def run(setup, out, shard=Shard(0, 1), grid=GRID, attrs=ATTRS, **kwargs):
     model, dirs, evaluators = setup
     return sweep(model, dirs, grid, evaluators, out, shard=shard, attrs=attrs, progress=False,
                  **kwargs).path
+
 
 @pytest.fixture(scope="module")
 def shards(setup, tmp_path_factory):
     root = tmp_path_factory.mktemp("shards")
     one = run(setup, root / "one.h5")
     return one, [run(setup, root / f"s{i}.h5", Shard(i, 3)) for i in range(3)]
+
 
 def test_merged_shards_equal_one_job(shards, tmp_path):
     one, parts = shards
@@ -64,6 +68,7 @@ def test_merged_shards_equal_one_job(shards, tmp_path):
     with h5py.File(merged_path) as fh:
         assert "computed" not in fh and fh["train_loss"].shape == (4, 3)
 
+
 def test_many_shards_including_empty_ones(setup, shards, tmp_path):
     one, _ = shards
     grid1 = Grid.parse("-1:1:3")
@@ -72,6 +77,7 @@ def test_many_shards_including_empty_ones(setup, shards, tmp_path):
     merged = read_surface(merge_surfaces(parts, tmp_path / "m.h5"))
     single = read_surface(run(setup, tmp_path / "single.h5", grid=grid1))
     np.testing.assert_array_equal(merged.values["test_loss"], single.values["test_loss"])
+
 
 def test_missing_overlapping_and_foreign_shards_are_refused(setup, shards, tmp_path):
     _, parts = shards
@@ -95,6 +101,7 @@ def test_missing_overlapping_and_foreign_shards_are_refused(setup, shards, tmp_p
     merge_surfaces([parts[0], parts[1], moved], out)
     assert out.exists()
 
+
 def test_interrupted_shard_is_refused(setup, shards, tmp_path):
     _, parts = shards
 
@@ -108,6 +115,7 @@ def test_interrupted_shard_is_refused(setup, shards, tmp_path):
     with pytest.raises(LandscapeError, match=r"s2\.h5\.partial is incomplete: 2 of its 4 points"):
         merge_surfaces([parts[0], parts[1], partial_path(out)], tmp_path / "m.h5")
     assert not (tmp_path / "m.h5").exists()
+
 
 def test_cli_merge_bad_input_is_one_line(shards, tmp_path, capsys):
     _, parts = shards

@@ -24,6 +24,7 @@ from landscape.surface_file import read_surface
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A resnet20 checkpoint with non-trivial BatchNorm statistics, and 2-D directions for it."""
@@ -40,6 +41,7 @@ def files(tmp_path_factory):
     dirs = write_directions(root / "dirs.h5", random_directions(model, seed=0))
     return ckpt, dirs
 
+
 def tiny_model() -> nn.Module:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.BatchNorm2d(4), nn.ReLU(),
@@ -48,9 +50,11 @@ def tiny_model() -> nn.Module:
     model[1].running_var.uniform_(0.5, 1.5)
     return model.eval()
 
+
 @pytest.fixture(scope="module")
 def images(data_dir):
     return data.load("synthetic", "train", data_dir).select(torch.arange(32))
+
 
 def naive_point(model: nn.Module, dirs, a: float, b: float | None, images) -> tuple[float, float]:
     """Set the weights by hand, one full-batch pass in eval mode."""
@@ -65,6 +69,7 @@ def naive_point(model: nn.Module, dirs, a: float, b: float | None, images) -> tu
     model.load_state_dict(state)
     loss = F.cross_entropy(logits.double(), images.labels).item()
     return loss, 100.0 * (logits.argmax(1) == images.labels).float().mean().item()
+
 
 def test_sweep_equals_naive_loop_on_non_square_grid(files, data_dir, tmp_path):
     ckpt, dirs_path = files
@@ -103,6 +108,7 @@ def test_sweep_equals_naive_loop_on_non_square_grid(files, data_dir, tmp_path):
     assert attrs["precision"] == "fp32" and attrs["grid_y"] == "0.0:1.5:4"
     assert not partial_path(result.path).exists()
 
+
 def test_states_directions_move_batchnorm_statistics(images, tmp_path):
     model = tiny_model()
     dirs = random_directions(model, axes=1, dir_type="states", ignore="none", seed=2)
@@ -122,6 +128,7 @@ def test_states_directions_move_batchnorm_statistics(images, tmp_path):
     assert surf.attrs["dir_type"] == "states"
     assert surf.values["train_loss"][0] != surf.values["train_loss"][2]
 
+
 def test_reference_direction_file_is_used(files, data_dir, tmp_path):
     ckpt, ours = files
     ref = tmp_path / "ref.h5"
@@ -138,8 +145,10 @@ def test_reference_direction_file_is_used(files, data_dir, tmp_path):
     np.testing.assert_array_equal(a.values["train_loss"], b.values["train_loss"])
     assert b.attrs["dir_type"] == "weights" and b.dir_file == str(ref)
 
+
 class Killed(Exception):
     pass
+
 
 def test_killed_sweep_resumes_to_the_uninterrupted_result(images, tmp_path):
     model = tiny_model()
@@ -174,6 +183,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(images, tmp_path):
         np.testing.assert_array_equal(resumed.values[name], full.values[name])
     assert not partial_path(out).exists()
 
+
 def test_progress_is_on_disk_as_it_goes(images, tmp_path):
     model = tiny_model()
     dirs = random_directions(model, seed=1)
@@ -186,6 +196,7 @@ def test_progress_is_on_disk_as_it_goes(images, tmp_path):
     sweep(model, dirs, Grid.parse("-1:1:4"), {"train": lambda: evaluate(model, images)}, out,
           progress=False, flush_seconds=0.0, on_point=check)
     assert seen == [1, 2, 3, 4]
+
 
 def test_partial_of_other_settings_is_refused(images, tmp_path):
     model = tiny_model()
@@ -212,6 +223,7 @@ def test_partial_of_other_settings_is_refused(images, tmp_path):
                    progress=False)
     assert result.computed_now == 9
 
+
 def test_overflow_is_stored_and_reported(images, tmp_path, caplog):
     model = tiny_model()
     dirs = random_directions(model, axes=1, norm="none", seed=0)
@@ -223,6 +235,7 @@ def test_overflow_is_stored_and_reported(images, tmp_path, caplog):
     assert np.isfinite(loss[0]) and not np.isfinite(loss[1])
     assert result.nonfinite == 1 and surf.attrs["nonfinite"] == 1
     assert "1 of 2 points" in caplog.text and "non-finite" in caplog.text
+
 
 def test_grid_specs_and_shards():
     grid = Grid.parse("-1:1:3", "0:2:5")
@@ -242,6 +255,7 @@ def test_grid_specs_and_shards():
             parse_shard(bad)
 
 # --------------------------------------------------------------------------------------- CLI
+
 
 def test_cli_directions_shards_merge_equal_one_job(files, data_dir, tmp_path):
     ckpt, _ = files
@@ -264,10 +278,12 @@ def test_cli_directions_shards_merge_equal_one_job(files, data_dir, tmp_path):
                  "--out", str(target)]) == 0
     assert read_directions(target).ndim == 1
 
+
 def _one_error_line(capsys, command: str) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"landscape {command}: error:"), err
     return err[0]
+
 
 @pytest.mark.parametrize("case", ["unknown checkpoint", "reversed grid", "letters grid",
                                   "wrong tensor count", "missing ydirection"])
@@ -296,6 +312,7 @@ def test_cli_surface_bad_input(case, files, data_dir, tmp_path, capsys):
     assert main(argv) == 2
     assert message in _one_error_line(capsys, "surface")
     assert not out.parent.exists()  # nothing written, not even a folder
+
 
 def test_cli_directions_bad_input(files, tmp_path, capsys):
     ckpt, _ = files

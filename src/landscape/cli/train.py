@@ -10,6 +10,7 @@ from landscape.cli.arguments import (
 )
 from landscape.data import SUBSET_RULES
 from landscape.models import model_names
+from landscape.precision import PRECISIONS
 from landscape.train import TrainConfig, train
 
 
@@ -44,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep a checkpoint every N epochs, besides 0, 1, milestones, last")
     p.add_argument("--seed", type=int, default=0, help="seeds initialization, shuffling, augmentation")
     p.add_argument("--eval-batch-size", type=positive_int, default=1024)
+    f = p.add_argument_group("speed (same recipe; see docs/speed.md)")
+    f.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: TF32 on CUDA, float32 on a CPU (default: %(default)s)")
+    f.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
+                   help="torch.compile the model; on CUDA replay each step as CUDA graphs")
     add_device_argument(p)
     p.add_argument("--restart", action="store_true",
                    help="discard a previous run's resume state in --out instead of continuing it")
@@ -58,7 +64,7 @@ def run(args: argparse.Namespace) -> None:
         weight_decay=args.weight_decay, milestones=tuple(args.milestones), gamma=args.gamma,
         save_every=args.save_every, train_size=args.train_size, test_size=args.test_size,
         subset_rule=args.subset_rule, augment=args.augment, seed=args.seed, device=args.device,
-        eval_batch_size=args.eval_batch_size,
+        eval_batch_size=args.eval_batch_size, precision=args.precision, compile=args.compile,
     )
     final = train(cfg, args.out, restart=args.restart, progress=args.progress)
     print(f"wrote {final}")
