@@ -176,7 +176,7 @@ def test_cuda_precision_switches_are_restored():
 def test_fold_leaves_the_model_untouched(trained, images):
     before = {k: v.clone() for k, v in trained.state_dict().items()}
     names = [n for n, _ in trained.named_modules()]
-    graph, folds = fold_batchnorm(trained.eval(), datasets.normalize(images.images[:2]))
+    _, folds = fold_batchnorm(trained.eval(), datasets.normalize(images.images[:2]))
     assert len(folds) == 21
     assert [n for n, _ in trained.named_modules()] == names
     for key, value in trained.state_dict().items():
@@ -210,6 +210,9 @@ def test_auto_picks_a_mode_within_the_bound(trained, images):
     assert evaluator.precision == choice.name in policy.candidates(torch.device("cpu"))
     assert choice.max_error() < policy.ERROR_BOUND
     assert set(choice.errors[choice.name]) == {"centre", "corner"}
+    described = evaluator.describe()
+    assert described["precision"] == choice.name and described["folded_batchnorms"] == 21
+    assert described["precision_probe_max_error"] == choice.max_error()
 
 
 def test_auto_skips_a_faster_mode_that_misses_the_bound(monkeypatch, trained, images):

@@ -18,12 +18,11 @@ floating-point rounding differs. On a CPU the defaults run the plain loop, bit f
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,7 +177,7 @@ def train(
     step = make_train_step(model, optimizer, precision=cfg.precision, compile=cfg.compile,
                            device=device)
     for epoch in range(start + 1, cfg.epochs + 1):
-        with _cudnn_benchmark(cfg.compile and device.type == "cuda"):
+        with policy.cudnn_benchmark(cfg.compile and device.type == "cuda"):
             row = _train_epoch(model, step, optimizer, train_set, cfg, epoch, device, progress)
         row["test_loss"], row["test_acc"] = evaluate(model, test_set, cfg.eval_batch_size)
         history.append(row)
@@ -232,17 +231,6 @@ def make_train_step(
         return loss.detach(), logits.detach()
 
     return step
-
-
-@contextlib.contextmanager
-def _cudnn_benchmark(on: bool) -> Iterator[None]:
-    """cuDNN's algorithm search on for the enclosed block (fixed shapes: it pays off)."""
-    saved = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = saved or on
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = saved
 
 
 def _train_epoch(model, step, optimizer, train_set, cfg, epoch, device, progress) -> dict[str, float]:
