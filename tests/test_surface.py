@@ -105,7 +105,8 @@ def test_sweep_equals_naive_loop_on_non_square_grid(files, data_dir, tmp_path):
                 "splits", "subset_rule", "subset_size", "subset_seed", "dir_type", "precision",
                 "batch_size", "grid_x", "grid_y", "seconds", "landscape_version"):
         assert key in attrs, key
-    assert attrs["precision"] == "fp32" and attrs["grid_y"] == "0.0:1.5:4"
+    assert attrs["precision"] == "auto" and attrs["engine_precision"] in ("fp32", "bf16")
+    assert attrs["grid_y"] == "0.0:1.5:4"
     assert not partial_path(result.path).exists()
 
 

@@ -39,6 +39,7 @@ from landscape.errors import LandscapeError
 from landscape.evaluate import evaluate
 from landscape.grid import Grid, Shard, parse_shard
 from landscape.h5files import sha256_file
+from landscape.precision import PRECISIONS
 from landscape.surface_file import Surface, differing, read_surface, write_surface
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,22 @@ class Mover:
     @torch.no_grad()
     def restore(self) -> None:
         torch._foreach_copy_(self.targets, self.base)
+
+
+def engine_evaluator(
+    model: nn.Module, data: datasets.ImageSet, *, precision: str = "auto",
+    batch_size: int | None = None, compile: bool = False,
+) -> Evaluator:
+    """The default evaluator: ``landscape.engine``'s (BatchNorm folded, precision policy)."""
+    from landscape.engine import make_evaluator
+
+    return make_evaluator(model, data, precision=precision, batch_size=batch_size,
+                          compile=compile)
+
+
+# How the engine ran, recorded beside the surface: part of its identity (shards computed in
+# another precision or batch size would not merge bit for bit), known only once it is built.
+ENGINE_ATTRS = ("engine_precision", "engine_batch_size", "folded_batchnorms", "compiled")
 
 
 def plain_evaluator(
@@ -203,7 +220,7 @@ def sweep_attrs(attrs: Mapping[str, Any], splits: list[str], dir_type: str, prec
 
 
 def _resume(partial: Path, attrs: dict[str, Any], grid: Grid, shard: Shard,
-            restart: bool) -> Surface | None:
+            restart: bool, ignore: tuple[str, ...] = ()) -> Surface | None:
     """The partial surface to continue, or None to start fresh; refuse another sweep's."""
     if not partial.exists():
         return None
@@ -211,7 +228,7 @@ def _resume(partial: Path, attrs: dict[str, Any], grid: Grid, shard: Shard,
         partial.unlink()
         return None
     surface = read_surface(partial)
-    diff = differing(surface.attrs, attrs)
+    diff = [k for k in differing(surface.attrs, attrs) if k not in ignore]
     if surface.attrs.get("shard") != attrs.get("shard"):
         diff.append("shard")
     if surface.grid != grid:
@@ -244,9 +261,10 @@ class SurfaceConfig:
     subset: int | None = None  # None: every image of each split
     subset_rule: str = "first"  # or "random", drawn with subset_seed
     subset_seed: int = 0
-    batch_size: int = 1024
+    batch_size: int | None = None  # None: the engine picks (free memory on CUDA)
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"  # fp32 | tf32 | bf16 | auto (see landscape.precision)
+    compile: bool = False  # torch.compile the evaluation (pays off on CUDA)
     shard: str = "0/1"
 
     def validate(self) -> tuple[Grid, Shard]:
@@ -265,7 +283,11 @@ class SurfaceConfig:
             )
         if self.subset is not None and self.subset < 1:
             raise LandscapeError(f"subset must be at least 1, got {self.subset}")
-        if self.batch_size < 1:
+        if self.precision not in PRECISIONS:
+            raise LandscapeError(
+                f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}"
+            )
+        if self.batch_size is not None and self.batch_size < 1:
             raise LandscapeError(f"batch_size must be at least 1, got {self.batch_size}")
         return grid, shard
 
@@ -276,13 +298,14 @@ def compute_surface(
     *,
     restart: bool = False,
     progress: bool | None = None,
-    make_evaluator: EvaluatorFactory = plain_evaluator,
+    make_evaluator: EvaluatorFactory = engine_evaluator,
     flush_seconds: float = 10.0,
     on_point: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Load checkpoint, directions and data, check them all, then ``sweep`` into ``out``.
 
-    ``make_evaluator(model, data, *, precision, batch_size)`` builds one split's evaluator.
+    ``make_evaluator(model, data, *, precision, batch_size[, compile])`` builds one split's
+    evaluator (``compile`` is passed only when set).
     """
     grid, shard = cfg.validate()
     splits = [s for s in datasets.SPLITS if s in cfg.splits]  # one order, whatever was typed
@@ -313,7 +336,7 @@ def compute_surface(
     }
     if not restart and partial_path(out).exists():  # refuse another sweep's progress early
         expected = sweep_attrs(attrs, splits, dir_type, cfg.precision, grid, shard)
-        _resume(partial_path(out), expected, grid, shard, restart=False)
+        _resume(partial_path(out), expected, grid, shard, restart=False, ignore=ENGINE_ATTRS)
 
     model.to(device)
     sets, indices = {}, {}
@@ -328,10 +351,20 @@ def compute_surface(
         if cfg.subset is not None and cfg.subset_rule == "random":
             indices[split] = idx.numpy()
         sets[split] = full.select(idx).to(device)
+    options = {"compile": True} if cfg.compile else {}
     evaluators = {
-        split: make_evaluator(model, sets[split], precision=cfg.precision, batch_size=cfg.batch_size)
+        split: make_evaluator(model, sets[split], precision=cfg.precision,
+                              batch_size=cfg.batch_size, **options)
         for split in splits
     }
+    first = evaluators[splits[0]]
+    if hasattr(first, "describe"):
+        engine = first.describe()
+        attrs.update(engine_precision=engine["precision"], engine_batch_size=engine["batch_size"],
+                     folded_batchnorms=engine["folded_batchnorms"], compiled=engine["compiled"])
+        log.info("evaluating in %s, batch %s, %s batch norms folded%s", engine["precision"],
+                 engine["batch_size"], engine["folded_batchnorms"],
+                 ", compiled" if engine["compiled"] else "")
     attrs.update(device=device.type, split_sizes=[len(sets[s]) for s in splits])
     return sweep(model, directions, grid, evaluators, out, shard=shard, precision=cfg.precision,
                  attrs=attrs, subset_indices=indices, restart=restart, progress=progress,

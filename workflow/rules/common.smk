@@ -166,6 +166,8 @@ def train_arguments(wildcards) -> str:
         f"--subset-rule {r['subset_rule']}",
         f"--save-every {r['save_every']}",
         f"--seed {r['seed']}",
+        f"--precision {r['precision']}",
+        "--compile" if r["compile"] else "--no-compile",
     ]
     if r["train_size"] is not None:
         args.append(f"--train-size {r['train_size']}")
@@ -188,7 +190,9 @@ def direction_arguments() -> str:
 def sweep_arguments() -> str:
     """How each point is evaluated (data subset, batch size): shared by surfaces and curves."""
     s = config["sweep"]
-    args = [f"--batch-size {s['batch_size']}"]
+    args = [f"--precision {s['precision']}", "--compile" if s["compile"] else "--no-compile"]
+    if s["batch_size"] is not None:
+        args.append(f"--batch-size {s['batch_size']}")
     if s["subset"] is not None:
         args.append(
             f"--subset {s['subset']} --subset-rule {s['subset_rule']}"
