@@ -31,16 +31,16 @@ import torch
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from torchvision import transforms
 
 from landscape import data as datasets
 from landscape import precision as policy
 from landscape.checkpoint import load_model
 from landscape.device import resolve_device
-from landscape.directions import random_directions
+from landscape.directions import align, random_directions
 from landscape.engine import make_evaluator
 from landscape.errors import LandscapeError
 from landscape.models import get_model, model_names
+from landscape.surface import Mover
 from landscape.train import make_train_step
 
 TABLE_POINTS = ((0.0, 0.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
@@ -136,6 +136,8 @@ class PILImages(Dataset):
     """torchvision's CIFAR10 dataset shape: HWC uint8 arrays turned into PIL images per item."""
 
     def __init__(self, data: datasets.ImageSet) -> None:
+        from torchvision import transforms  # only the benchmark needs it: imported late
+
         self.images = data.images.permute(0, 2, 3, 1).contiguous().numpy()  # [N, 32, 32, 3]
         self.labels = data.labels.tolist()
         self.transform = transforms.Compose(
@@ -182,19 +184,12 @@ def reference_point(model, data, dirs, device, workers) -> Callable[[float, floa
 def our_point(model, data, dirs, device, cfg) -> tuple[Callable[[float, float], tuple], object]:
     """Our approach as a function of the grid point, and the evaluator behind it."""
     net = copy.deepcopy(model).to(device).eval()
-    on_device = data.to(device)
-    params = list(net.parameters())
-    theta = [p.detach().clone() for p in params]
-    dx = [d.to(device) for d in dirs.x]
-    dy = [d.to(device) for d in dirs.y]
-    evaluator = make_evaluator(net, on_device, precision=cfg.precision,
+    mover = Mover(align(dirs, net))  # the sweep's own in-place weight update
+    evaluator = make_evaluator(net, data.to(device), precision=cfg.precision,
                                batch_size=cfg.batch_size, compile=_compile(cfg, device))
 
-    @torch.no_grad()
     def point(a: float, b: float) -> tuple[float, float]:
-        torch._foreach_copy_(params, theta)
-        torch._foreach_add_(params, dx, alpha=a)
-        torch._foreach_add_(params, dy, alpha=b)
+        mover.move((a, b))
         return evaluator()
 
     return point, evaluator
@@ -244,18 +239,12 @@ def precision_table(model, data, dirs, device) -> dict[str, dict[str, float]]:
     """
     net = copy.deepcopy(model).to(device).eval()
     on_device = data.to(device)
-    params = list(net.parameters())
-    theta = [p.detach().clone() for p in params]
-    dx = [d.to(device) for d in dirs.x]
-    dy = [d.to(device) for d in dirs.y]
+    mover = Mover(align(dirs, net))
     modes = ["fp32", "bf16"] + (["tf32"] if device.type == "cuda" else [])
     evaluators = {mode: make_evaluator(net, on_device, precision=mode) for mode in modes}
     table: dict[str, dict[str, float]] = {mode: {} for mode in modes}
     for a, b in TABLE_POINTS:
-        with torch.no_grad():
-            torch._foreach_copy_(params, theta)
-            torch._foreach_add_(params, dx, alpha=a)
-            torch._foreach_add_(params, dy, alpha=b)
+        mover.move((a, b))
         truth = policy.evaluate_float64(net, on_device)[0]
         for mode, evaluator in evaluators.items():
             table[mode][f"({a:g}, {b:g})"] = policy.relative_error(evaluator()[0], truth)
