@@ -98,6 +98,28 @@ def test_resume_refuses_a_different_run(tmp_path, data_dir):
     assert read_checkpoint(tmp_path / "final.pt")["config"]["lr"] == 0.2
 
 
+def test_restart_if_changed_resumes_same_settings_and_restarts_changed_ones(tmp_path, data_dir):
+    cfg = small_config(data_dir, epochs=2, save_every=1)
+
+    def kill(epoch, row):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path, progress=False, on_epoch_end=kill)
+    seen = []
+    train(cfg, tmp_path, progress=False, restart_if_changed=True,
+          on_epoch_end=lambda e, r: seen.append(e))
+    assert seen == [2]  # same settings: resumed after epoch 1
+    changed = small_config(data_dir, epochs=1, save_every=1, lr=0.05)
+    seen.clear()
+    train(changed, tmp_path, progress=False, restart_if_changed=True,
+          on_epoch_end=lambda e, r: seen.append(e))
+    assert seen == [1]  # other settings: started afresh
+    assert read_checkpoint(tmp_path / "final.pt")["config"]["lr"] == 0.05
+    assert not (tmp_path / "epoch_002.pt").exists()  # the old run's checkpoints are gone
+    assert (tmp_path / "metrics.csv").read_text().count("\n") == 2
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("model", "resnet21", "unknown model"),
     ("epochs", 0, "epochs must be at least 1"),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from tqdm import tqdm
 from landscape import __version__
 from landscape import data as datasets
 from landscape import precision as policy
+from landscape.atomic import atomic_outputs
 from landscape.checkpoint import read_checkpoint, save_checkpoint
 from landscape.device import generator, resolve_device
 from landscape.errors import LandscapeError
@@ -141,19 +141,26 @@ def train(
     restart: bool = False,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    restart_if_changed: bool = False,
 ) -> Path:
     """Train (or resume) ``cfg`` into ``out_dir``; returns the path of ``final.pt``.
 
-    ``progress=None`` shows a bar only on a terminal. ``on_epoch_end(epoch, row)`` runs after
-    each epoch's files are written (tests use it to simulate a kill).
+    A ``resume.pt`` of the same settings is continued; one of other settings is refused,
+    unless ``restart`` (always start afresh) or ``restart_if_changed`` (start afresh only
+    then: what a workflow wants when a changed recipe reruns the job). Starting afresh
+    removes the earlier run's checkpoints and metrics. ``progress=None`` shows a bar only on
+    a terminal. ``on_epoch_end(epoch, row)`` runs after each epoch's files are written
+    (tests use it to simulate a kill).
     """
     cfg.validate()
     out = Path(out_dir)
     device = resolve_device(cfg.device)
     resume = out / RESUME_FILE
-    state = None if restart else _read_resume(resume, cfg)
+    state = None if restart else _read_resume(resume, cfg, refuse=not restart_if_changed)
     train_set = load_split(cfg, "train").to(device)
     test_set = load_split(cfg, "test").to(device)
+    if state is None:
+        _discard_previous_run(out)
 
     model = get_model(cfg.model, seed=cfg.seed).to(device)
     fused = cfg.compile and device.type == "cuda"
@@ -296,8 +303,15 @@ def _to_cpu(obj):
     return obj
 
 
-def _read_resume(path: Path, cfg: TrainConfig) -> dict[str, Any] | None:
-    """The resume state in ``path`` if it belongs to ``cfg``; refuse a different run's."""
+def _discard_previous_run(out: Path) -> None:
+    """Remove what an earlier run left in ``out``, so no stale checkpoint outlives it."""
+    for path in [*out.glob("epoch_*.pt"), out / RESUME_FILE, out / FINAL_FILE,
+                 out / "metrics.csv"]:
+        path.unlink(missing_ok=True)
+
+
+def _read_resume(path: Path, cfg: TrainConfig, refuse: bool = True) -> dict[str, Any] | None:
+    """The resume state in ``path`` if it belongs to ``cfg``; else refuse it (or ignore it)."""
     if not path.exists():
         return None
     state = read_checkpoint(path)
@@ -311,20 +325,20 @@ def _read_resume(path: Path, cfg: TrainConfig) -> dict[str, Any] | None:
         k for k in set(saved) | set(wanted)
         if k not in _RESUME_NEUTRAL and saved.get(k) != wanted.get(k)
     )
+    if differ and not refuse:
+        return None
     if differ:
         raise LandscapeError(
             f"{path} belongs to a run with different settings ({', '.join(differ)});"
-            " pass --restart to discard it or choose another --out"
+            " pass --restart (or --restart-if-changed) to discard it or choose another --out"
         )
     return state
 
 
 def write_metrics(path: Path, history: list[dict[str, float]]) -> None:
     """One row per epoch, rewritten atomically so a kill never leaves a torn CSV."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_outputs(path) as (temp,), open(temp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=METRICS_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in history:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-    os.replace(tmp, path)

@@ -2,10 +2,8 @@
 # declared outputs of a failed job, so a killed training keeps its resume.pt and a rerun of
 # the same job continues from the last finished epoch.
 #
-# A changed recipe reruns the job too, and `landscape train` refuses to resume a run of other
-# settings. So the job records its arguments in workflow.args beside the checkpoints, and
-# when they differ from the recorded ones it discards the old run's files and starts afresh
-# (the data folder is left out: moving the data set resumes, and ends at once).
+# A changed recipe reruns the job too: --restart-if-changed then starts afresh instead of
+# refusing the old run's resume.pt (a killed job of the same recipe still resumes).
 
 
 rule train:
@@ -28,12 +26,6 @@ rule train:
         mem_mb=8000,
         runtime=720,
     shell:
-        """
-        out=$(dirname {output.checkpoint})
-        args="--model {wildcards.model} --dataset {params.dataset} {params.recipe}"
-        if [ "$(cat $out/workflow.args 2>/dev/null)" != "$args" ]; then
-            rm -f $out/resume.pt $out/epoch_*.pt
-            echo "$args" > $out/workflow.args
-        fi
-        landscape train $args --data-dir {params.data_dir} --out $out > {log} 2>&1
-        """
+        "landscape train --model {wildcards.model} --dataset {params.dataset} {params.recipe}"
+        " --data-dir {params.data_dir} --out $(dirname {output.checkpoint})"
+        " --restart-if-changed --no-progress > {log} 2>&1"

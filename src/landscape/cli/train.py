@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_argument(p)
     p.add_argument("--restart", action="store_true",
                    help="discard a previous run's resume state in --out instead of continuing it")
+    p.add_argument("--restart-if-changed", action="store_true",
+                   help="resume a run of the same settings, start afresh if they changed "
+                   "(for workflows: a changed recipe reruns the job)")
     add_progress_argument(p)
     p.set_defaults(func=run)
 
@@ -66,5 +69,6 @@ def run(args: argparse.Namespace) -> None:
         subset_rule=args.subset_rule, augment=args.augment, seed=args.seed, device=args.device,
         eval_batch_size=args.eval_batch_size, precision=args.precision, compile=args.compile,
     )
-    final = train(cfg, args.out, restart=args.restart, progress=args.progress)
+    final = train(cfg, args.out, restart=args.restart, progress=args.progress,
+                  restart_if_changed=args.restart_if_changed)
     print(f"wrote {final}")
