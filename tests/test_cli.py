@@ -53,3 +53,18 @@ def test_train_command_trains_and_resumes(tmp_path, data_dir, capsys):
     assert main(args) == 0  # finished run: nothing left to train, same files
     assert main([*args[:-1], "--lr", "0.5"]) == 2
     assert "different settings (lr)" in capsys.readouterr().err
+
+
+def test_building_the_parser_imports_no_torch():
+    """`landscape plot/merge/table` jobs must not pay torch's start-up just to parse options."""
+    code = ("import sys, landscape.cli as cli; cli.build_parser(); "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
+
+
+def test_model_names_offered_are_the_models_built():
+    from landscape.choices import MODEL_NAMES
+    from landscape.models import MODELS
+
+    assert list(MODELS) == list(MODEL_NAMES)

@@ -20,11 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from landscape.atomic import atomic_write_bytes
+from landscape.choices import DATASETS, SPLITS, SUBSET_RULES
 from landscape.errors import LandscapeError
 
-DATASETS = ("cifar10", "synthetic")
-SPLITS = ("train", "test")
-SUBSET_RULES = ("first", "random")
 NUM_CLASSES = 10
 
 # Per-channel normalization of the paper and its reference implementation (REFERENCE.md 2).

@@ -20,15 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from landscape.choices import DIR_TYPES, IGNORES, NORMS
 from landscape import __version__
 from landscape.checkpoint import load_model
 from landscape.device import generator
 from landscape.errors import LandscapeError
 from landscape.h5files import atomic_h5, open_h5, read_attrs, sha256_file, write_attrs
 
-DIR_TYPES = ("weights", "states")
-NORMS = ("filter", "layer", "weight", "none")
-IGNORES = ("biasbn", "none")
 AXIS_GROUPS = ("xdirection", "ydirection")
 EPS = 1e-10  # the reference's guard against a zero-norm direction slice
 

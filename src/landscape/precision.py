@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from landscape.choices import PRECISIONS
 from landscape.data import ImageSet, normalize
 from landscape.errors import LandscapeError
 
-PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 ERROR_BOUND = 1e-3
 PROBE_MARGIN = 0.5  # the probe sees 2 points and a few hundred images; the sweep sees more
 PROBE_IMAGES = 512

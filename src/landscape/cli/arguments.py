@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from landscape import data
+from landscape.choices import DATASETS
 
 
 def positive_int(text: str) -> int:
@@ -39,7 +39,7 @@ def non_negative_float(text: str) -> float:
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """--dataset and --data-dir: which data set, and where it lives (shared by all runs)."""
     group = parser.add_argument_group("data")
-    group.add_argument("--dataset", choices=data.DATASETS, default="cifar10",
+    group.add_argument("--dataset", choices=DATASETS, default="cifar10",
                        help="cifar10 (downloaded once) or the offline synthetic set (default: %(default)s)")
     group.add_argument("--data-dir", default="data",
                        help="folder holding the data sets (default: %(default)s)")

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from landscape.cli.arguments import add_device_argument, non_negative_int, positive_int
 from landscape.errors import LandscapeError
-from landscape.models import model_names
-from landscape.precision import PRECISIONS
+from landscape.choices import MODEL_NAMES, PRECISIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Time the reference implementation's sweep approach and ours on "
                        "the same model, images and grid points; print seconds per point, the ratio, "
                        "peak memory, the error against float64 and training images/s; write JSON.")
-    p.add_argument("--model", required=True, choices=model_names(), metavar="MODEL",
-                   help=f"one of: {', '.join(model_names())}")
+    p.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="MODEL",
+                   help=f"one of: {', '.join(MODEL_NAMES)}")
     p.add_argument("--images", type=positive_int, default=512, help="images per pass (default: %(default)s)")
     p.add_argument("--points", type=positive_int, default=4,
                    help="timed grid points, spread over the 51 x 51 grid (default: %(default)s)")

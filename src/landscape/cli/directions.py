@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from landscape.directions import (
-    DIR_TYPES, IGNORES, NORMS, directions_for_checkpoint, write_directions,
-)
+from landscape.choices import DIR_TYPES, IGNORES, MODEL_NAMES, NORMS
 from landscape.errors import LandscapeError
-from landscape.models import model_names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the paper (filter normalization, biases and BatchNorm not moved), or with --target the "
         "unnormalized direction from --checkpoint to --target. Reference HDF5 layout.")
     p.add_argument("--checkpoint", required=True, help="checkpoint of the model (the origin)")
-    p.add_argument("--arch", choices=model_names(), metavar="MODEL", default=None,
+    p.add_argument("--arch", choices=MODEL_NAMES, metavar="MODEL", default=None,
                    help="architecture, when the checkpoint does not record it (reference checkpoints)")
     p.add_argument("--out", required=True, help="direction file to write (.h5)")
     p.add_argument("--target", default=None,
@@ -39,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from landscape.directions import directions_for_checkpoint, write_directions
+
     for name in filter(None, (args.checkpoint, args.target)):
         if Path(args.out).resolve() == Path(name).resolve():
             raise LandscapeError(f"--out {args.out} would overwrite the input {name}")

@@ -11,10 +11,7 @@ from landscape.cli.arguments import (
     add_data_arguments, add_device_argument, add_progress_argument, allow_negative_values,
     positive_int,
 )
-from landscape.data import SPLITS, SUBSET_RULES
-from landscape.models import model_names
-from landscape.precision import PRECISIONS
-from landscape.surface import SurfaceConfig, compute_surface
+from landscape.choices import MODEL_NAMES, PRECISIONS, SPLITS, SUBSET_RULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "loss[j, i] = L(x_i, y_j). Progress is kept in OUT.partial; rerun the same command "
         "after a kill to resume.")
     p.add_argument("--checkpoint", required=True, help="checkpoint of the model (the origin)")
-    p.add_argument("--arch", choices=model_names(), metavar="MODEL", default=None,
+    p.add_argument("--arch", choices=MODEL_NAMES, metavar="MODEL", default=None,
                    help="architecture, when the checkpoint does not record it")
     p.add_argument("--directions", required=True, help="direction file (ours or the reference's)")
     p.add_argument("--x", required=True, metavar="MIN:MAX:NUM", help="x grid, e.g. -1:1:51")
@@ -61,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from landscape.surface import SurfaceConfig, compute_surface
+
     cfg = SurfaceConfig(
         checkpoint=args.checkpoint, directions=args.directions, x=args.x, y=args.y,
         arch=args.arch, dataset=args.dataset, data_dir=args.data_dir, splits=tuple(args.splits),

@@ -8,18 +8,15 @@ from landscape.cli.arguments import (
     add_data_arguments, add_device_argument, add_progress_argument, non_negative_float,
     positive_float, positive_int,
 )
-from landscape.data import SUBSET_RULES
-from landscape.models import model_names
-from landscape.precision import PRECISIONS
-from landscape.train import TrainConfig, train
+from landscape.choices import MODEL_NAMES, PRECISIONS, SUBSET_RULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model (SGD, Nesterov, step decay, crop+flip)",
                        description="Train one model into --out: epoch_NNN.pt checkpoints, final.pt "
                        "and metrics.csv. Rerun the same command after a kill to resume.")
-    p.add_argument("--model", required=True, choices=model_names(), metavar="MODEL",
-                   help=f"one of: {', '.join(model_names())}")
+    p.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="MODEL",
+                   help=f"one of: {', '.join(MODEL_NAMES)}")
     p.add_argument("--out", required=True, help="output folder for checkpoints and metrics.csv")
     add_data_arguments(p)
     g = p.add_argument_group("recipe (defaults: the paper's)")
@@ -61,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from landscape.train import TrainConfig, train
+
     cfg = TrainConfig(
         model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, momentum=args.momentum, nesterov=args.nesterov,

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from landscape.choices import MODEL_NAMES
 from landscape.errors import LandscapeError
 from landscape.models.resnet import ResNet
 from landscape.models.vgg import VGG
 
 
-def _resnet(depth: int, width: int = 1, shortcut: bool = True) -> Callable[[], nn.Module]:
-    assert (depth - 2) % 6 == 0
-    return lambda: ResNet((depth - 2) // 6, width=width, shortcut=shortcut)
+def _builder(name: str) -> Callable[[], nn.Module]:
+    """``resnet<depth>``, ``wrn<depth>_<width>``, either with ``_noshort``; or ``vgg9``."""
+    if name == "vgg9":
+        return VGG
+    match = re.fullmatch(r"(?:resnet(\d+)|wrn(\d+)_(\d+))(_noshort)?", name)
+    assert match, name
+    depth, width = int(match[1] or match[2]), int(match[3] or 1)
+    assert (depth - 2) % 6 == 0, name
+    return lambda: ResNet((depth - 2) // 6, width=width, shortcut=match[4] is None)
 
 
-MODELS: dict[str, Callable[[], nn.Module]] = {
-    **{f"resnet{d}": _resnet(d) for d in (20, 56, 110)},
-    **{f"resnet{d}_noshort": _resnet(d, shortcut=False) for d in (20, 56, 110)},
-    **{f"wrn56_{k}": _resnet(56, width=k) for k in (2, 4, 8)},
-    **{f"wrn56_{k}_noshort": _resnet(56, width=k, shortcut=False) for k in (2, 4, 8)},
-    "vgg9": VGG,
-}
+MODELS: dict[str, Callable[[], nn.Module]] = {name: _builder(name) for name in MODEL_NAMES}
 
 
 def model_names() -> list[str]:

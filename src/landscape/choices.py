@@ -1,0 +1,21 @@
+"""The names the library and the CLI accept, free of heavy imports.
+
+Kept apart so that building the command-line parser imports no torch: ``landscape plot``,
+``merge`` and ``table`` (a dozen jobs of every workflow run) start in a fraction of the time.
+The modules that implement each choice import their lists from here.
+"""
+
+DATASETS = ("cifar10", "synthetic")
+SPLITS = ("train", "test")
+SUBSET_RULES = ("first", "random")
+PRECISIONS = ("auto", "fp32", "tf32", "bf16")
+DIR_TYPES = ("weights", "states")
+NORMS = ("filter", "layer", "weight", "none")
+IGNORES = ("biasbn", "none")
+MODEL_NAMES = (
+    "resnet20", "resnet56", "resnet110",
+    "resnet20_noshort", "resnet56_noshort", "resnet110_noshort",
+    "wrn56_2", "wrn56_4", "wrn56_8",
+    "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort",
+    "vgg9",
+)
