@@ -22,7 +22,7 @@ import csv
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,6 @@ class TrainConfig:
     eval_batch_size: int = 1024
     precision: str = "auto"  # fp32 | tf32 | bf16 | auto (TF32 on CUDA, fp32 on CPU)
     compile: bool = False  # torch.compile the step (CUDA graphs on CUDA); same recipe
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Refuse impossible settings before any work, naming the setting."""
