@@ -91,10 +91,11 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, data_dir):
 
 
 def test_resume_refuses_a_different_run(tmp_path, data_dir):
-    train(small_config(data_dir, epochs=1), tmp_path, progress=False)
+    one = {"epochs": 1, "milestones": (1,)}
+    train(small_config(data_dir, **one), tmp_path, progress=False)
     with pytest.raises(LandscapeError, match=r"resume.pt belongs to a run with different settings \(lr\)"):
-        train(small_config(data_dir, epochs=1, lr=0.2), tmp_path, progress=False)
-    train(small_config(data_dir, epochs=1, lr=0.2), tmp_path, restart=True, progress=False)
+        train(small_config(data_dir, **one, lr=0.2), tmp_path, progress=False)
+    train(small_config(data_dir, **one, lr=0.2), tmp_path, restart=True, progress=False)
     assert read_checkpoint(tmp_path / "final.pt")["config"]["lr"] == 0.2
 
 
@@ -110,7 +111,7 @@ def test_restart_if_changed_resumes_same_settings_and_restarts_changed_ones(tmp_
     train(cfg, tmp_path, progress=False, restart_if_changed=True,
           on_epoch_end=lambda e, r: seen.append(e))
     assert seen == [2]  # same settings: resumed after epoch 1
-    changed = small_config(data_dir, epochs=1, save_every=1, lr=0.05)
+    changed = small_config(data_dir, epochs=1, milestones=(1,), save_every=1, lr=0.05)
     seen.clear()
     train(changed, tmp_path, progress=False, restart_if_changed=True,
           on_epoch_end=lambda e, r: seen.append(e))
@@ -121,11 +122,19 @@ def test_restart_if_changed_resumes_same_settings_and_restarts_changed_ones(tmp_
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("model", "resnet21", "unknown model"),
-    ("epochs", 0, "epochs must be at least 1"),
-    ("milestones", (5, 2), "milestones must be increasing"),
+    ("model", "resnet21", "model 'resnet21' is not one of: resnet20, "),
+    ("epochs", 0, "epochs must be at least 1, got 0"),
+    ("milestones", (2, 1), r"milestones must be strictly increasing epochs, got \[2, 1\]"),
+    ("milestones", (2, 2), r"milestones must be strictly increasing epochs, got \[2, 2\]"),
+    ("milestones", (2, 9), r"milestones \[9\] come after the last epoch \(3\)"),
+    ("milestones", (0,), "milestones must be at least 1, got 0"),
     ("train_size", 0, "train_size must be at least 1"),
     ("lr", -0.1, "lr must be positive"),
+    ("lr", float("inf"), "lr must be a finite number"),
+    ("batch_size", 64.0, "batch_size must be an integer, got 64.0"),
+    ("nesterov", "yes", "nesterov must be true or false"),
+    ("subset_rule", "last", "subset_rule 'last' is not one of: first, random"),
+    ("precision", "fp16", "precision 'fp16' is not one of"),
 ])
 def test_bad_settings_are_refused_before_work(tmp_path, data_dir, field, value, message):
     with pytest.raises(LandscapeError, match=message):

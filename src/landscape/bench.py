@@ -24,7 +24,7 @@ import platform
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -35,56 +35,19 @@ from torch.utils.data import DataLoader, Dataset
 from landscape import data as datasets
 from landscape import precision as policy
 from landscape.checkpoint import load_model
+from landscape.configs import BenchConfig
 from landscape.device import resolve_device
 from landscape.directions import align, random_directions
 from landscape.engine import make_evaluator
 from landscape.errors import LandscapeError
-from landscape.models import get_model, model_names
+from landscape.models import get_model
 from landscape.surface import Mover
 from landscape.train import make_train_step
 
-TABLE_POINTS = ((0.0, 0.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
 GRID = 51  # the paper's grid: timed points are spread over its 51 x 51 points in [-1, 1]^2
 REFERENCE_BATCH = 128
 TRAIN_BATCH = 128
 TRAIN_WARMUP = 3
-DATA_SOURCES = ("random", "synthetic")
-
-
-@dataclass
-class BenchConfig:
-    """What to benchmark: the model, the size, and how ours runs."""
-
-    model: str
-    images: int = 512
-    points: int = 4
-    precision: str = "auto"
-    batch_size: int | None = None
-    compile: bool | None = None  # None: on CUDA only (on a CPU it gains little, docs/speed.md)
-    device: str = "auto"
-    data: str = "random"  # random uint8 images, or the first N of the synthetic train split
-    data_dir: str = "data"
-    checkpoint: str | None = None  # trained weights; default: a fresh seeded model
-    train_steps: int = 10  # 0 skips the training measurement
-    workers: int = 2  # the reference's DataLoader workers
-    reference: bool = True
-    precision_table: bool = False  # also measure every mode's error at the centre and corners
-    seed: int = 0
-
-    def validate(self) -> None:
-        if self.model not in model_names():
-            raise LandscapeError(f"unknown model {self.model!r}; valid: {', '.join(model_names())}")
-        for name in ("images", "points"):
-            if getattr(self, name) < 1:
-                raise LandscapeError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("train_steps", "workers"):
-            if getattr(self, name) < 0:
-                raise LandscapeError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise LandscapeError(f"batch_size must be at least 1, got {self.batch_size}")
-        policy.check_precision(self.precision)
-        if self.data not in DATA_SOURCES:
-            raise LandscapeError(f"unknown data source {self.data!r}; valid: {', '.join(DATA_SOURCES)}")
 
 
 def grid_points(count: int) -> list[tuple[float, float]]:
@@ -232,25 +195,6 @@ def time_points(approaches: dict[str, Callable], points, device) -> dict[str, di
     return out
 
 
-def precision_table(model, data, dirs, device) -> dict[str, dict[str, float]]:
-    """Relative loss error of each mode against float64 at the centre and the four corners.
-
-    Eager evaluators (the error of a compiled one is the same up to rounding order).
-    """
-    net = copy.deepcopy(model).to(device).eval()
-    on_device = data.to(device)
-    mover = Mover(align(dirs, net))
-    modes = ["fp32", "bf16"] + (["tf32"] if device.type == "cuda" else [])
-    evaluators = {mode: make_evaluator(net, on_device, precision=mode) for mode in modes}
-    table: dict[str, dict[str, float]] = {mode: {} for mode in modes}
-    for a, b in TABLE_POINTS:
-        mover.move((a, b))
-        truth = policy.evaluate_float64(net, on_device)[0]
-        for mode, evaluator in evaluators.items():
-            table[mode][f"({a:g}, {b:g})"] = policy.relative_error(evaluator()[0], truth)
-    return table
-
-
 # -------------------------------------------------------------------------------- training
 
 
@@ -334,7 +278,7 @@ def run_benchmark(cfg: BenchConfig) -> dict:
     if cfg.train_steps:
         result.update(training_speed(model, data, device, cfg))
     if cfg.precision_table:
-        result["precision_table"] = precision_table(model, data, dirs, device)
+        result["precision_table"] = policy.precision_table(model, data, dirs, device)
     result["config"] = asdict(cfg)
     return result
 
@@ -345,7 +289,7 @@ def training_speed(model, data, device, cfg: BenchConfig) -> dict:
         model, data, device, cfg.train_steps, "fp32", False)}
     fast = policy.training_precision("auto", device)
     compile = _compile(cfg, device)
-    out.update({"train_precision": fast, "train_compiled": compile})
+    out.update({"train_batch": TRAIN_BATCH, "train_precision": fast, "train_compiled": compile})
     same = fast == "fp32" and not compile
     out["train_images_per_s"] = out["train_images_per_s_plain"] if same else train_throughput(
         model, data, device, cfg.train_steps, fast, compile)
@@ -354,38 +298,6 @@ def training_speed(model, data, device, cfg: BenchConfig) -> dict:
 
 def _compile(cfg: BenchConfig, device: torch.device) -> bool:
     return cfg.compile if cfg.compile is not None else device.type == "cuda"
-
-
-def format_report(result: dict) -> str:
-    """The human-readable summary the CLI prints."""
-    lines = [f"device: {result['device']}",
-             (f"model {result['model']}, {result['images']} images, {result['points']} points,"
-              f" ours at {result['precision']} (batch {result['batch_size']},"
-              f" {result['folded_batchnorms']} BatchNorms folded,"
-              f" {'compiled' if result['compiled'] else 'eager'})"),
-             (f"{'approach':<10} {'s/point':>10} {'points/s':>10} {'warm-up s':>10}"
-              f" {'peak MB':>10} {'rel_error':>10}")]
-    names = ["reference", "ours"] if result.get("reference_s_per_point") is not None else ["ours"]
-    for name in names:
-        error = result["rel_error" if name == "ours" else f"{name}_rel_error"]
-        lines.append(f"{name:<10} {result[f'{name}_s_per_point']:>10.4f}"
-                     f" {result[f'{name}_points_per_s']:>10.2f} {result[f'{name}_warmup_s']:>10.2f}"
-                     f" {result[f'{name}_peak_mem_mb']:>10.0f} {error:>10.2e}")
-    if result.get("speedup") is not None:
-        lines.append(f"speedup: {result['speedup']:.2f}x (medians; {result['speedup_min']:.2f}x"
-                     f" between the fastest points)  memory: {result['memory_kind']}")
-    if "train_images_per_s" in result:
-        lines.append(f"training at batch {TRAIN_BATCH}: {result['train_images_per_s']:.0f} images/s"
-                     f" ({result['train_precision']}, "
-                     f"{'compiled' if result['train_compiled'] else 'eager'}),"
-                     f" plain fp32 eager {result['train_images_per_s_plain']:.0f} images/s")
-    if "precision_table" in result:
-        table = result["precision_table"]
-        points = list(next(iter(table.values())))
-        lines.append("relative loss error vs float64: " + "  ".join(f"{p:>10}" for p in points))
-        for mode, row in table.items():
-            lines.append(f"  {mode:<29} " + "  ".join(f"{row[p]:>10.1e}" for p in points))
-    return "\n".join(lines)
 
 
 def _sync(device: torch.device) -> None:

@@ -19,3 +19,8 @@ MODEL_NAMES = (
     "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort",
     "vgg9",
 )
+
+# Where each data set lives under the data folder, in CIFAR-10's own batch layout.
+DATA_FOLDERS = {"cifar10": "cifar-10-batches-py", "synthetic": "synthetic-batches-py"}
+TRAIN_FILES = tuple(f"data_batch_{k}" for k in range(1, 6))
+TEST_FILES = ("test_batch",)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from landscape.atomic import atomic_write_bytes
-from landscape.choices import DATASETS, SPLITS, SUBSET_RULES
+from landscape.choices import DATA_FOLDERS, DATASETS, SPLITS, SUBSET_RULES, TEST_FILES, TRAIN_FILES
 from landscape.errors import LandscapeError
 
 NUM_CLASSES = 10
@@ -34,7 +34,7 @@ STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
-CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_FOLDER = DATA_FOLDERS["cifar10"]
 CIFAR10_MD5 = {
     "data_batch_1": "c99cafc152244af753f735de768cd75f",
     "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
@@ -43,10 +43,8 @@ CIFAR10_MD5 = {
     "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
     "test_batch": "40351d587109b95175f43aff81a1287e",
 }
-TRAIN_FILES = [f"data_batch_{k}" for k in range(1, 6)]
-TEST_FILES = ["test_batch"]
 
-SYNTHETIC_FOLDER = "synthetic-batches-py"
+SYNTHETIC_FOLDER = DATA_FOLDERS["synthetic"]
 SYNTHETIC_SEED = 2018
 SYNTHETIC_PER_BATCH = 2000  # 5 train batches -> 10,000 train images; 2,000 test images
 SYNTHETIC_CHECKSUMS = "checksums.md5"
@@ -54,7 +52,11 @@ SYNTHETIC_CHECKSUMS = "checksums.md5"
 
 @dataclass(frozen=True)
 class ImageSet:
-    """One split of a data set: ``images`` uint8 [N, 3, 32, 32], ``labels`` int64 [N]."""
+    """One split of a data set: ``images`` uint8 [N, 3, 32, 32], ``labels`` int64 [N].
+
+    Any ``(inputs, targets)`` pair of tensors with the samples along dim 0 fits too: inputs
+    that are not uint8 are taken as already preprocessed (``model_inputs``).
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -83,6 +85,13 @@ def load(name: str, split: str, data_dir: str | Path, download: bool = True) -> 
     images, labels = _load_cached(name, split, str(root), download)
     # Shared with the in-process cache: callers index and copy, never write in place.
     return ImageSet(torch.from_numpy(images), torch.from_numpy(labels))
+
+
+def prepare(name: str, data_dir: str | Path, download: bool = True
+            ) -> tuple[Path, dict[str, int]]:
+    """Make data set ``name`` ready under ``data_dir``; its folder and images per split."""
+    sizes = {split: len(load(name, split, data_dir, download)) for split in SPLITS}
+    return Path(data_dir).expanduser().resolve() / DATA_FOLDERS[name], sizes
 
 
 @functools.lru_cache(maxsize=8)
@@ -259,6 +268,14 @@ def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch
     mean = torch.tensor(MEAN, device=images.device, dtype=dtype).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=images.device, dtype=dtype).view(1, 3, 1, 1)
     return (images.to(dtype) / 255 - mean) / std
+
+
+def model_inputs(inputs: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """What a model sees: uint8 images normalized (the paper's constants) in ``dtype``; other
+    floating inputs cast to ``dtype``; integer inputs (token ids...) unchanged."""
+    if inputs.dtype == torch.uint8:
+        return normalize(inputs, dtype)
+    return inputs.to(dtype) if inputs.is_floating_point() else inputs
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:

@@ -11,6 +11,7 @@ written by the reference implementation (no attributes) read the same.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from landscape.choices import DIR_TYPES, IGNORES, NORMS
 from landscape import __version__
 from landscape.checkpoint import load_model
+from landscape.choices import DIR_TYPES, IGNORES, NORMS
+from landscape.configs import DirectionsConfig
 from landscape.device import generator
 from landscape.errors import LandscapeError
 from landscape.h5files import atomic_h5, open_h5, read_attrs, sha256_file, write_attrs
+
+log = logging.getLogger(__name__)
 
 AXIS_GROUPS = ("xdirection", "ydirection")
 EPS = 1e-10  # the reference's guard against a zero-norm direction slice
@@ -159,6 +163,23 @@ def directions_for_checkpoint(
     dirs.attrs.update(checkpoint=str(checkpoint), checkpoint_sha256=sha256_file(checkpoint),
                       arch=arch)
     return dirs
+
+
+def directions_for_config(cfg: DirectionsConfig, out: str | Path | None = None) -> Directions:
+    """What ``landscape directions`` draws for ``cfg``; refuses an ``out`` that is an input."""
+    cfg.validate()
+    for name in filter(None, (cfg.checkpoint, cfg.target)):
+        if out is not None and Path(out).resolve() == Path(name).resolve():
+            raise LandscapeError(f"--out {out} would overwrite the input {name}")
+    if cfg.target is not None and cfg.dir_type == "weights":
+        log.warning("warning: --dir-type weights with --target moves the parameters only; the "
+                    "BatchNorm running statistics stay at --checkpoint's, so alpha = 1 is not "
+                    "the target model (use the default, states, to interpolate)")
+    full = cfg.resolved()
+    return directions_for_checkpoint(
+        full.checkpoint, arch=full.arch, target=full.target, axes=full.axes,
+        dir_type=full.dir_type, norm=full.norm, ignore=full.ignore, seed=full.seed,
+    )
 
 
 # ------------------------------------------------------------------------------------ files

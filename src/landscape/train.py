@@ -22,7 +22,6 @@ import csv
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +34,11 @@ from landscape import data as datasets
 from landscape import precision as policy
 from landscape.atomic import atomic_outputs
 from landscape.checkpoint import read_checkpoint, save_checkpoint
+from landscape.configs import TrainConfig
 from landscape.device import generator, resolve_device
 from landscape.errors import LandscapeError
 from landscape.evaluate import evaluate
-from landscape.models import get_model, model_names
+from landscape.models import get_model
 
 METRICS_COLUMNS = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"]
 _ADDED_SETTINGS = ("precision", "compile")  # absent from configs saved before they existed
@@ -46,70 +46,6 @@ RESUME_FILE = "resume.pt"
 FINAL_FILE = "final.pt"
 # Settings that do not change the computed weights; a resume may differ in these.
 _RESUME_NEUTRAL = ("data_dir", "device", "eval_batch_size", "compile")
-
-
-@dataclass
-class TrainConfig:
-    """Every knob of a training run; defaults are the paper's recipe (REFERENCE.md 5)."""
-
-    model: str
-    dataset: str = "cifar10"
-    data_dir: str = "data"
-    epochs: int = 300
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    milestones: tuple[int, ...] = (150, 225, 275)  # lr *= gamma after each of these epochs
-    gamma: float = 0.1
-    save_every: int = 10  # plus epochs 0, 1, the milestones and the last
-    train_size: int | None = None  # None: the whole training split
-    test_size: int | None = None
-    subset_rule: str = "first"  # or "random" (drawn with ``seed``)
-    augment: bool = True
-    seed: int = 0
-    device: str = "auto"
-    eval_batch_size: int = 1024
-    precision: str = "auto"  # fp32 | tf32 | bf16 | auto (TF32 on CUDA, fp32 on CPU)
-    compile: bool = False  # torch.compile the step (CUDA graphs on CUDA); same recipe
-
-    def validate(self) -> None:
-        """Refuse impossible settings before any work, naming the setting."""
-        if self.model not in model_names():
-            raise LandscapeError(f"unknown model {self.model!r}; valid: {', '.join(model_names())}")
-        if self.dataset not in datasets.DATASETS:
-            raise LandscapeError(
-                f"unknown data set {self.dataset!r}; valid: {', '.join(datasets.DATASETS)}"
-            )
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size,
-                    "save_every": self.save_every, "eval_batch_size": self.eval_batch_size}
-        for name, value in positive.items():
-            if value < 1:
-                raise LandscapeError(f"{name} must be at least 1, got {value}")
-        for name in ("lr", "gamma"):
-            if not getattr(self, name) > 0:
-                raise LandscapeError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.momentum < 0 or self.weight_decay < 0:
-            raise LandscapeError("momentum and weight_decay must not be negative")
-        if self.nesterov and self.momentum == 0:
-            raise LandscapeError("nesterov momentum needs momentum > 0")
-        if any(m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
-            raise LandscapeError(f"milestones must be increasing epochs >= 1, got {self.milestones}")
-        for name in ("train_size", "test_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise LandscapeError(f"{name} must be at least 1, got {value}")
-        policy.check_precision(self.precision)
-        if self.subset_rule not in datasets.SUBSET_RULES:
-            raise LandscapeError(
-                f"unknown subset rule {self.subset_rule!r}; valid: {', '.join(datasets.SUBSET_RULES)}"
-            )
-
-    def as_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["milestones"] = list(self.milestones)
-        return out
 
 
 def lr_at(cfg: TrainConfig, epoch: int) -> float:

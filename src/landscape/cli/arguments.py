@@ -1,11 +1,18 @@
-"""Argument types and argument groups shared by several subcommands."""
+"""Options generated from config dataclasses, and the argument types they use.
+
+``add_settings(parser, TrainConfig)`` adds one option per field of the dataclass (flag, type,
+choices, default and help from the field's ``Spec``, see ``landscape.settings``);
+``config_from_args(TrainConfig, args)`` builds the dataclass back from the parsed options.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
+from typing import Any
 
-from landscape.choices import DATASETS
+from landscape.settings import Spec, field_types, flag, spec_of
 
 
 def positive_int(text: str) -> int:
@@ -36,18 +43,68 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """--dataset and --data-dir: which data set, and where it lives (shared by all runs)."""
-    group = parser.add_argument_group("data")
-    group.add_argument("--dataset", choices=DATASETS, default="cifar10",
-                       help="cifar10 (downloaded once) or the offline synthetic set (default: %(default)s)")
-    group.add_argument("--data-dir", default="data",
-                       help="folder holding the data sets (default: %(default)s)")
+BOUNDED_TYPES = {  # (kind, minimum, strictly above): the argparse type that checks it
+    (int, 1, False): positive_int,
+    (int, 0, False): non_negative_int,
+    (float, 0, True): positive_float,
+    (float, 0, False): non_negative_float,
+}
 
 
-def add_device_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N (default: %(default)s)")
+def add_settings(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),
+                 groups: dict[str, Any] | None = None) -> None:
+    """One option per field of dataclass ``cls`` that has a ``Spec`` (except ``skip``)."""
+    groups = {} if groups is None else groups
+    types = field_types(cls)
+    for field in dataclasses.fields(cls):
+        spec = spec_of(field)
+        if spec is None or field.name in skip:
+            continue
+        target = parser
+        if spec.group:
+            if spec.group not in groups:
+                groups[spec.group] = parser.add_argument_group(spec.group)
+            target = groups[spec.group]
+        target.add_argument(flag(field.name), dest=field.name,
+                            **_option(field, spec, *types[field.name]))
+
+
+def _option(field: dataclasses.Field, spec: Spec, kind: type, optional: bool,
+            sequence: bool) -> dict[str, Any]:
+    required = field.default is dataclasses.MISSING
+    option: dict[str, Any] = {"required": True} if required else {"default": field.default}
+    if kind is bool and not sequence:
+        option["action"] = argparse.BooleanOptionalAction
+        shown = spec.none if field.default is None else ("on" if field.default else "off")
+        option["help"] = f"{spec.help} (default: {shown})"
+        return option
+    option["help"] = spec.help + ("" if required else f" (default: {_shown(field.default, spec)})")
+    option["type"] = BOUNDED_TYPES.get((kind, spec.minimum, spec.above), kind)
+    if spec.choices is not None:
+        option["choices"] = spec.choices
+    if spec.metavar:
+        option["metavar"] = spec.metavar
+    if sequence:
+        option["nargs"] = spec.nargs
+    return option
+
+
+def _shown(default: Any, spec: Spec) -> str:
+    if default is None:
+        return spec.none or "none"
+    if isinstance(default, tuple):
+        return " ".join(map(str, default)) or "none"
+    return str(default).replace("%", "%%")
+
+
+def config_from_args(cls: type, args: argparse.Namespace, **extra: Any) -> Any:
+    """``cls`` built from the parsed options of its fields (sequences as tuples) plus ``extra``."""
+    values = {}
+    for field in dataclasses.fields(cls):
+        if hasattr(args, field.name):
+            value = getattr(args, field.name)
+            values[field.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**{**values, **extra})
 
 
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:

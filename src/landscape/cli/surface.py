@@ -8,10 +8,9 @@ import signal
 from collections.abc import Iterator
 
 from landscape.cli.arguments import (
-    add_data_arguments, add_device_argument, add_progress_argument, allow_negative_values,
-    positive_int,
+    add_progress_argument, add_settings, allow_negative_values, config_from_args,
 )
-from landscape.choices import MODEL_NAMES, PRECISIONS, SPLITS, SUBSET_RULES
+from landscape.configs import SurfaceConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,35 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "points of one --shard) and write a surface file in the reference layout, "
         "loss[j, i] = L(x_i, y_j). Progress is kept in OUT.partial; rerun the same command "
         "after a kill to resume.")
-    p.add_argument("--checkpoint", required=True, help="checkpoint of the model (the origin)")
-    p.add_argument("--arch", choices=MODEL_NAMES, metavar="MODEL", default=None,
-                   help="architecture, when the checkpoint does not record it")
-    p.add_argument("--directions", required=True, help="direction file (ours or the reference's)")
-    p.add_argument("--x", required=True, metavar="MIN:MAX:NUM", help="x grid, e.g. -1:1:51")
-    p.add_argument("--y", default=None, metavar="MIN:MAX:NUM",
-                   help="y grid for a 2-D surface (needs a ydirection)")
     p.add_argument("--out", required=True, help="surface file to write (.h5)")
-    p.add_argument("--shard", default="0/1", metavar="I/N",
-                   help="compute only the points k (row-major over (j, i)) with k %% N == I, "
-                   "0-based; combine the N files with `landscape merge` (default: whole grid)")
-    add_data_arguments(p)
-    g = p.add_argument_group("evaluation")
-    g.add_argument("--splits", nargs="+", choices=SPLITS, default=["train"],
-                   help="splits to evaluate (default: train)")
-    g.add_argument("--subset", type=positive_int, default=None,
-                   help="evaluate on N images of each split (default: all)")
-    g.add_argument("--subset-rule", choices=SUBSET_RULES, default="first",
-                   help="first N, or N drawn with --subset-seed (default: %(default)s)")
-    g.add_argument("--subset-seed", type=int, default=0)
-    g.add_argument("--batch-size", type=positive_int, default=None,
-                   help="images per forward pass (default: chosen by the engine; on CUDA from "
-                   "free memory, shrinking on out-of-memory)")
-    g.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="fp32, tf32 (CUDA), bf16, or auto: the fastest mode whose error against "
-                   "float64 stays under 1e-3 relative on this device (default: %(default)s)")
-    g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
-                   help="torch.compile the evaluation (worth it on CUDA for long sweeps)")
-    add_device_argument(p)
+    add_settings(p, SurfaceConfig)
     p.add_argument("--restart", action="store_true",
                    help="discard OUT.partial from an earlier run instead of resuming it")
     add_progress_argument(p)
@@ -58,15 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from landscape.surface import SurfaceConfig, compute_surface
+    from landscape.surface import compute_surface
 
-    cfg = SurfaceConfig(
-        checkpoint=args.checkpoint, directions=args.directions, x=args.x, y=args.y,
-        arch=args.arch, dataset=args.dataset, data_dir=args.data_dir, splits=tuple(args.splits),
-        subset=args.subset, subset_rule=args.subset_rule, subset_seed=args.subset_seed,
-        batch_size=args.batch_size, device=args.device, precision=args.precision,
-        compile=args.compile, shard=args.shard,
-    )
+    cfg = config_from_args(SurfaceConfig, args)
     with _sigterm_as_interrupt():
         result = compute_surface(cfg, args.out, restart=args.restart, progress=args.progress)
     rate = result.computed_now / result.seconds if result.seconds > 0 else float("nan")
