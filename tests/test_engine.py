@@ -218,7 +218,7 @@ def test_auto_picks_a_mode_within_the_bound(trained, images):
 def test_auto_skips_a_faster_mode_that_misses_the_bound(monkeypatch, trained, images):
     monkeypatch.setattr(policy, "candidates", lambda device: ["bf16", "tf32", "fp32"])
     truth = {}
-    monkeypatch.setattr(policy, "evaluate_float64", lambda net, probe: truth.setdefault(
+    monkeypatch.setattr(policy, "evaluate_float64", lambda net, probe, **kw: truth.setdefault(
         id(net), (1.0 + len(truth), 50.0)))
 
     def measure(net, probe, mode):  # bf16 inside the bound but not its margin, tf32 well inside
@@ -230,6 +230,18 @@ def test_auto_skips_a_faster_mode_that_misses_the_bound(monkeypatch, trained, im
     assert choice.max_error("bf16") == pytest.approx(7e-4, rel=1e-6)
     choice = policy.choose(trained, few, measure, bound=1e-5)
     assert choice.name == "fp32"
+
+
+def test_auto_with_a_single_candidate_probes_nothing(monkeypatch, trained, images):
+    monkeypatch.setattr(policy, "candidates", lambda device: ["fp32"])
+
+    def no_float64(*args, **kwargs):
+        raise AssertionError("the probe ran although there is nothing to choose")
+
+    monkeypatch.setattr(policy, "evaluate_float64", no_float64)
+    evaluator = make_evaluator(trained, images, precision="auto")
+    assert evaluator.precision == "fp32" and evaluator.choice.errors == {}
+    assert evaluator.describe()["precision_probe_max_error"] is None
 
 
 def test_corner_probe_moves_weights_only(trained):
@@ -324,6 +336,6 @@ def test_resume_accepts_runs_saved_before_the_speed_settings(tmp_path, data_dir)
 
 
 def test_bad_training_precision_is_refused(tmp_path, data_dir):
-    with pytest.raises(LandscapeError, match="unknown precision"):
+    with pytest.raises(LandscapeError, match="precision 'half' is not one of: auto, fp32"):
         train(_config(data_dir, precision="half"), tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()

@@ -26,13 +26,13 @@ import threading
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from landscape import precision as policy
-from landscape.data import ImageSet, normalize
+from landscape.data import ImageSet, model_inputs
 from landscape.errors import LandscapeError
+from landscape.evaluate import LossFn, batch_sums, floating_dtype
 
 CPU_BATCH = 64  # per core: small batches keep a CPU's activations in cache (docs/speed.md)
 MAX_CPU_STREAMS = 8
@@ -118,7 +118,7 @@ def _foldable(node: fx.Node, modules: dict[str, nn.Module]):
 
 
 class Evaluator:
-    """``evaluator()`` -> (mean cross-entropy, accuracy %) of the model's current weights.
+    """``evaluator()`` -> (mean loss, accuracy %) of the model's current weights.
 
     Attributes a sweep may record: ``precision`` (the resolved mode), ``batch_size``,
     ``folded`` (BatchNorm layers folded), ``compiled``, and ``choice`` (what ``auto`` measured).
@@ -133,20 +133,24 @@ class Evaluator:
         batch_size: int | None = None,
         fold_bn: bool = True,
         compile: bool = False,
+        loss_fn: LossFn | None = None,
     ) -> None:
         policy.check_precision(precision)
         if len(data) == 0:
             raise LandscapeError("cannot evaluate on an empty data set")
         if batch_size is not None and batch_size < 1:
             raise LandscapeError(f"batch_size must be at least 1, got {batch_size}")
-        self.model, self.data = model, data
+        self.model, self.data, self.loss_fn = model, data, loss_fn
         self.device = next(model.parameters()).device
         if data.images.device != self.device:
             raise LandscapeError(
                 f"data on {data.images.device} but the model on {self.device}: move them together"
             )
+        self.dtype = floating_dtype(model)
+        precision = _precision_for_dtype(precision, self.dtype)
+        self.classified = data.labels.dim() == 1 and not data.labels.is_floating_point()
         # NHWC: cuDNN's fastest bf16/TF32 kernels; on a CPU oneDNN skips a reorder per layer
-        self.channels_last = self.device.type in ("cuda", "cpu")
+        self.channels_last = self.device.type in ("cuda", "cpu") and data.images.dim() == 4
         self.choice: policy.PrecisionChoice | None = None
         self.folds: list[_Fold] = []
         self.fold_error: str | None = None
@@ -154,7 +158,7 @@ class Evaluator:
         if fold_bn:
             self._fold()
         if precision == "auto":
-            self.choice = policy.choose(model, data, _probe_loss)
+            self.choice = policy.choose(model, data, self._probe_loss, loss_fn=loss_fn)
             precision = self.choice.name
         self.precision = policy.effective(precision, self.device)
         self.compiled = compile
@@ -164,6 +168,10 @@ class Evaluator:
             # Compile every batch shape here, one shard after another in this thread, with
             # single-threaded kernels: the worker threads then only run compiled code.
             self._run(self._step, self.batch_size, sequential=True)
+
+    def _probe_loss(self, model: nn.Module, probe: ImageSet, mode: str) -> float:
+        """Loss of ``model`` on ``probe`` through the fast path (eager) in ``mode``: for ``auto``."""
+        return Evaluator(model, probe, precision=mode, loss_fn=self.loss_fn)()[0]
 
     @property
     def folded(self) -> int:
@@ -181,7 +189,7 @@ class Evaluator:
         }
 
     def _fold(self) -> None:
-        sample = normalize(self.data.images[:2])
+        sample = model_inputs(self.data.images[:2], self.dtype)
         was_training = self.model.training
         self.model.eval()  # shape propagation must not touch the running statistics
         try:
@@ -225,7 +233,8 @@ class Evaluator:
                 self.batch_size //= 2  # shrink instead of failing; the pass restarts
                 torch.cuda.empty_cache()
         n = len(self.data)
-        return loss_sum.item() / n, 100.0 * correct.item() / n
+        accuracy = 100.0 * correct.item() / n if self.classified else float("nan")
+        return loss_sum.item() / n, accuracy
 
     def _run(self, step, batch_size: int, limit: int | None = None, sequential: bool = False):
         """Sum of losses (float64) and count of correct predictions, kept on the device."""
@@ -268,12 +277,12 @@ class Evaluator:
         return loss_sum, correct
 
     def _batch_stats(self, images: torch.Tensor, labels: torch.Tensor):
-        x = normalize(images)
+        x = model_inputs(images, self.dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        logits = self.net(x).float()
-        loss = F.cross_entropy(logits, labels, reduction="sum").double()
-        return loss, (logits.argmax(1) == labels).sum()
+        loss, correct = batch_sums(self.net(x), labels, self.loss_fn)
+        return loss, (torch.zeros((), dtype=torch.int64, device=loss.device)
+                      if correct is None else correct)
 
 
 def _in_threads(jobs, parallel: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -315,9 +324,21 @@ def _in_threads(jobs, parallel: bool = True) -> tuple[torch.Tensor, torch.Tensor
     return loss_sum, correct
 
 
-def _probe_loss(model: nn.Module, probe: ImageSet, mode: str) -> float:
-    """Loss of ``model`` on ``probe`` through the fast path (eager) in ``mode``: for ``auto``."""
-    return Evaluator(model, probe, precision=mode)()[0]
+def _precision_for_dtype(precision: str, dtype: torch.dtype) -> str:
+    """The precision policy is for float32 models; a float64 model runs as it is (``fp64``)."""
+    if dtype == torch.float32:
+        return precision
+    if dtype == torch.float64:
+        if precision != "auto":
+            raise LandscapeError(
+                f"precision {precision!r} applies to float32 models; this model is float64:"
+                " use precision auto (evaluates in float64)"
+            )
+        return "fp64"
+    raise LandscapeError(
+        f"the sweep engine evaluates float32 and float64 models; this one is {dtype}:"
+        " convert it, or evaluate with landscape.evaluate.evaluate"
+    )
 
 
 def make_evaluator(
@@ -328,6 +349,7 @@ def make_evaluator(
     batch_size: int | None = None,
     fold_bn: bool = True,
     compile: bool = False,
+    loss_fn: LossFn | None = None,
 ) -> Evaluator:
     """A zero-argument callable returning (mean loss, accuracy %) of ``model`` over ``data``.
 
@@ -340,4 +362,4 @@ def make_evaluator(
     IEEE float32, slower than PyTorch's default, which runs convolutions in TF32.
     """
     return Evaluator(model, data, precision=precision, batch_size=batch_size,
-                     fold_bn=fold_bn, compile=compile)
+                     fold_bn=fold_bn, compile=compile, loss_fn=loss_fn)

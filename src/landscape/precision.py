@@ -23,14 +23,15 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from landscape.choices import PRECISIONS
-from landscape.data import ImageSet, normalize
+from landscape.data import ImageSet
 from landscape.errors import LandscapeError
+from landscape.evaluate import LossFn, evaluate
 
 ERROR_BOUND = 1e-3
 PROBE_MARGIN = 0.5  # the probe sees 2 points and a few hundred images; the sweep sees more
@@ -54,8 +55,11 @@ def cpu_has_native_bf16() -> bool:
 
 
 def effective(name: str, device: torch.device) -> str:
-    """The mode that actually runs: ``tf32`` on a CPU is ``fp32``; ``auto`` is not resolved here."""
-    check_precision(name)
+    """The mode that actually runs: ``tf32`` on a CPU is ``fp32``; ``auto`` is not resolved here.
+
+    Names are checked where they enter (a config's ``validate``, the engine); besides the
+    user-facing modes, ``fp64`` is what a float64 model runs in (no switches, no autocast).
+    """
     if name == "tf32" and device.type != "cuda":
         return "fp32"
     return name
@@ -100,7 +104,7 @@ def flags_context(name: str, device: torch.device) -> Iterator[None]:
     if device.type != "cuda":
         yield
         return
-    with _cuda_fp32_precision("ieee" if name == "fp32" else "tf32"):
+    with _cuda_fp32_precision("ieee" if name in ("fp32", "fp64") else "tf32"):
         yield
 
 
@@ -143,21 +147,10 @@ def _cuda_fp32_precision(value: str) -> Iterator[None]:
 # ------------------------------------------------------------------- float64 ground truth
 
 
-@torch.no_grad()
-def evaluate_float64(model: nn.Module, data: ImageSet, batch_size: int = 256) -> tuple[float, float]:
+def evaluate_float64(model: nn.Module, data: ImageSet, batch_size: int = 256,
+                     loss_fn: LossFn | None = None) -> tuple[float, float]:
     """(mean loss, accuracy %) of a float64 copy of ``model`` in eval mode: the reference value."""
-    twin = copy.deepcopy(model).double().eval()
-    device = next(twin.parameters()).device
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    for start in range(0, len(data), batch_size):
-        images = data.images[start : start + batch_size].to(device)
-        labels = data.labels[start : start + batch_size].to(device)
-        logits = twin(normalize(images, torch.float64))
-        loss_sum += F.cross_entropy(logits, labels, reduction="sum")
-        correct += (logits.argmax(1) == labels).sum()
-    n = len(data)
-    return loss_sum.item() / n, 100.0 * correct.item() / n
+    return evaluate(copy.deepcopy(model).double(), data, batch_size, loss_fn=loss_fn)
 
 
 def relative_error(value: float, reference: float) -> float:
@@ -188,8 +181,10 @@ class PrecisionChoice:
     bound: float
     errors: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def max_error(self, mode: str | None = None) -> float:
-        return max(self.errors.get(mode or self.name, {"-": float("nan")}).values())
+    def max_error(self, mode: str | None = None) -> float | None:
+        """The largest probe error of ``mode`` (default: the chosen one); None if not probed."""
+        errors = self.errors.get(mode or self.name)
+        return max(errors.values()) if errors else None
 
 
 Measure = Callable[[nn.Module, ImageSet, str], float]
@@ -204,18 +199,23 @@ def choose(
     margin: float = PROBE_MARGIN,
     probe_images: int = PROBE_IMAGES,
     device: torch.device | None = None,
+    loss_fn: LossFn | None = None,
 ) -> PrecisionChoice:
     """Pick the fastest candidate whose probe loss is within ``margin * bound`` of float64.
 
     ``measure(model, probe, mode)`` returns the mean loss of ``model`` on ``probe`` in
     ``mode`` (the engine passes its own evaluator, so the probe runs the fast path itself).
+    Where the device offers a single mode there is nothing to choose: no probe runs (its
+    float64 evaluations cost seconds on a CPU) and ``errors`` stays empty.
     """
     device = device or next(model.parameters()).device
-    probe = ImageSet(data.images[:probe_images], data.labels[:probe_images])
-    points = {"centre": model, "corner": corner_model(model)}
-    truth = {key: evaluate_float64(net, probe)[0] for key, net in points.items()}
     modes = candidates(device)
     choice = PrecisionChoice(name=modes[-1], bound=bound)
+    if len(modes) == 1:
+        return choice
+    probe = ImageSet(data.images[:probe_images], data.labels[:probe_images])
+    points = {"centre": model, "corner": corner_model(model)}
+    truth = {key: evaluate_float64(net, probe, loss_fn=loss_fn)[0] for key, net in points.items()}
     for mode in modes:
         choice.errors[mode] = {
             key: relative_error(measure(net, probe, mode), truth[key]) for key, net in points.items()
@@ -224,3 +224,32 @@ def choose(
             choice.name = mode
             break
     return choice
+
+
+# ---------------------------------------------------------------------- the error table
+
+TABLE_POINTS = ((0.0, 0.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0))
+
+
+def precision_table(model: nn.Module, data: ImageSet, dirs: Any, device: torch.device
+                    ) -> dict[str, dict[str, float]]:
+    """Relative loss error of each mode against float64 at the centre and the four corners.
+
+    Eager evaluators (the error of a compiled one is the same up to rounding order).
+    """
+    from landscape.directions import align
+    from landscape.engine import make_evaluator  # the engine builds on this module
+    from landscape.surface import Mover
+
+    net = copy.deepcopy(model).to(device).eval()
+    on_device = data.to(device)
+    mover = Mover(align(dirs, net))
+    modes = ["fp32", "bf16"] + (["tf32"] if device.type == "cuda" else [])
+    evaluators = {mode: make_evaluator(net, on_device, precision=mode) for mode in modes}
+    table: dict[str, dict[str, float]] = {mode: {} for mode in modes}
+    for a, b in TABLE_POINTS:
+        mover.move((a, b))
+        truth = evaluate_float64(net, on_device)[0]
+        for mode, evaluator in evaluators.items():
+            table[mode][f"({a:g}, {b:g})"] = relative_error(evaluator()[0], truth)
+    return table
