@@ -13,7 +13,8 @@ single job give the same numbers bit for bit (on one device).
 
 Progress goes to ``<out>.partial`` (whole-file rewrites, atomic) every ``flush_seconds`` and
 when the sweep is interrupted; a rerun with the same settings computes only the missing
-points; a partial file of other settings is refused unless ``restart`` discards it.
+points; a partial file of other settings is refused unless ``restart`` discards it. With no
+``out`` a sweep runs in memory and returns its ``Surface`` (the Python API's path).
 """
 
 from __future__ import annotations
@@ -33,28 +34,33 @@ from tqdm import tqdm
 from landscape import __version__
 from landscape import data as datasets
 from landscape.checkpoint import load_model
+from landscape.configs import SurfaceConfig
 from landscape.device import resolve_device
 from landscape.directions import Alignment, Directions, align, read_directions
 from landscape.errors import LandscapeError
-from landscape.evaluate import evaluate
-from landscape.grid import Grid, Shard, parse_shard
+from landscape.evaluate import Batches, LossFn, evaluate
+from landscape.grid import Grid, Shard
 from landscape.h5files import sha256_file
-from landscape.precision import PRECISIONS
 from landscape.surface_file import Surface, differing, read_surface, write_surface
 
 log = logging.getLogger(__name__)
 
 Evaluator = Callable[[], tuple[float, float]]
-EvaluatorFactory = Callable[..., Evaluator]
+
+# Attributes of the engine's describe() that are part of a surface's identity (the rest, its
+# device and probe error, describe one run). A resumed sweep continues with the engine
+# settings it started with, so these never differ within one surface.
+ENGINE_PREFIX = "engine_"
 
 
 @dataclass
 class SweepResult:
-    path: Path
+    path: Path | None  # None for an in-memory sweep
     points: int  # points this shard owns
     computed_now: int  # points evaluated by this call (the rest came from a partial file)
     nonfinite: int
     seconds: float  # compute time over all runs of this sweep, resumes included
+    surface: Surface  # what was computed (this shard's points)
 
 
 class Mover:
@@ -79,31 +85,19 @@ class Mover:
 
 def engine_evaluator(
     model: nn.Module, data: datasets.ImageSet, *, precision: str = "auto",
-    batch_size: int | None = None, compile: bool = False,
+    batch_size: int | None = None, compile: bool = False, loss_fn: LossFn | None = None,
 ) -> Evaluator:
     """The default evaluator: ``landscape.engine``'s (BatchNorm folded, precision policy)."""
     from landscape.engine import make_evaluator
 
     return make_evaluator(model, data, precision=precision, batch_size=batch_size,
-                          compile=compile)
+                          compile=compile, loss_fn=loss_fn)
 
 
-# How the engine ran, recorded beside the surface: part of its identity (shards computed in
-# another precision or batch size would not merge bit for bit), known only once it is built.
-ENGINE_ATTRS = ("engine_precision", "engine_batch_size", "folded_batchnorms", "compiled")
-
-
-def plain_evaluator(
-    model: nn.Module, data: datasets.ImageSet, *, precision: str = "fp32", batch_size: int = 1024,
-) -> Evaluator:
-    """The default evaluator: ``landscape.evaluate.evaluate`` in fp32 on the model's device."""
-    _check_plain_precision(precision)
-    return lambda: evaluate(model, data, batch_size)
-
-
-def _check_plain_precision(precision: str) -> None:
-    if precision != "fp32":
-        raise LandscapeError(f"precision {precision!r} is not available; valid: fp32")
+def plain_evaluator(model: nn.Module, data: Batches, *, batch_size: int = 1024,
+                    loss_fn: LossFn | None = None) -> Evaluator:
+    """``landscape.evaluate.evaluate`` in the model's own precision, on the model's device."""
+    return lambda: evaluate(model, data, batch_size, loss_fn=loss_fn)
 
 
 def partial_path(out: str | Path) -> Path:
@@ -116,7 +110,7 @@ def sweep(
     directions: Directions,
     grid: Grid,
     evaluators: Mapping[str, Evaluator],
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     shard: Shard = Shard(0, 1),
     precision: str = "fp32",
@@ -132,8 +126,21 @@ def sweep(
     ``model`` and its data must already be on their device; ``evaluators`` maps a split name
     to a callable evaluating the model's current weights. ``attrs`` are stored as provenance
     (a partial file must agree with them to be resumed). ``on_point(done, total)`` runs after
-    each point (tests use it to simulate a kill).
+    each point (tests use it to simulate a kill). Without ``out`` nothing is written and the
+    result's ``surface`` holds the values.
     """
+    alignment = check_sweep(model, directions, grid, evaluators)
+    attrs = sweep_attrs(attrs or {}, list(evaluators), alignment.dir_type, precision, grid, shard)
+    start = None if out is None else resume_state(out, attrs, grid, shard, restart)
+    return run_sweep(model, alignment, grid, evaluators, out, shard=shard, attrs=attrs,
+                     start=start, subset_indices=subset_indices, dir_file=directions.source,
+                     progress=progress, flush_seconds=flush_seconds, on_point=on_point)
+
+
+def check_sweep(model: nn.Module, directions: Directions, grid: Grid,
+                evaluators: Mapping[str, Any]) -> Alignment:
+    """The model's tensors the directions move, after checking directions, grid and splits."""
+    alignment = align(directions, model)
     if grid.ndim > directions.ndim:
         raise LandscapeError(
             f"a 2-D grid needs two directions; direction file {directions.source or '(in memory)'}"
@@ -141,31 +148,49 @@ def sweep(
         )
     if not evaluators:
         raise LandscapeError("no split to evaluate")
-    alignment = align(directions, model)
     alignment.axes = alignment.axes[: grid.ndim]
-    out = Path(out)
-    partial = partial_path(out)
-    attrs = sweep_attrs(attrs or {}, list(evaluators), alignment.dir_type, precision, grid, shard)
-    surface = _resume(partial, attrs, grid, shard, restart)
+    return alignment
+
+
+def run_sweep(
+    model: nn.Module,
+    alignment: Alignment,
+    grid: Grid,
+    evaluators: Mapping[str, Evaluator],
+    out: str | Path | None,
+    *,
+    shard: Shard,
+    attrs: dict[str, Any],
+    start: Surface | None,
+    subset_indices: Mapping[str, np.ndarray] | None = None,
+    dir_file: str = "",
+    progress: bool | None = None,
+    flush_seconds: float = 10.0,
+    on_point: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """The loop over points: ``start`` (a checked partial surface) or a fresh one, filled in."""
+    surface = start
     if surface is None:
         surface = Surface.empty(grid, list(evaluators), attrs=attrs,
                                 subset_indices=dict(subset_indices or {}))
     else:
         surface.attrs = {**attrs, "seconds": surface.attrs.get("seconds", 0.0)}
-    surface.dir_file = directions.source
+    surface.dir_file = dir_file
+    out = None if out is None else Path(out)
+    partial = None if out is None else partial_path(out)
 
     owned = shard.points(grid)
     todo = [int(k) for k in owned if not surface.computed.flat[k]]
-    coefficients = {k: grid.coefficients(k) for k in todo}
     previous_seconds = float(surface.attrs.get("seconds", 0.0))
     started = last_flush = time.perf_counter()
     done_now = 0
 
-    def flush(path: Path, keep_mask: bool) -> None:
+    def flush(path: Path | None, keep_mask: bool) -> None:
         surface.attrs["seconds"] = previous_seconds + time.perf_counter() - started
         surface.attrs["points_computed"] = int(surface.computed.sum())
         surface.attrs["nonfinite"] = surface.nonfinite()
-        write_surface(path, surface, keep_mask)
+        if path is not None:
+            write_surface(path, surface, keep_mask)
 
     mover = Mover(alignment)
     model.eval()
@@ -174,7 +199,7 @@ def sweep(
                disable=(None if progress is None else not progress), dynamic_ncols=True)
     try:
         for k in todo:
-            mover.move(coefficients[k])
+            mover.move(grid.coefficients(k))
             for split, evaluator in evaluators.items():
                 loss, acc = evaluator()
                 surface.values[f"{split}_loss"].flat[k] = loss
@@ -182,13 +207,13 @@ def sweep(
             surface.computed.flat[k] = True
             done_now += 1
             bar.update(1)
-            if time.perf_counter() - last_flush >= flush_seconds:
+            if partial is not None and time.perf_counter() - last_flush >= flush_seconds:
                 flush(partial, keep_mask=True)
                 last_flush = time.perf_counter()
             if on_point is not None:
                 on_point(len(owned) - len(todo) + done_now, len(owned))
     except BaseException:
-        if done_now:
+        if done_now and partial is not None:
             flush(partial, keep_mask=True)
         raise
     finally:
@@ -196,12 +221,14 @@ def sweep(
         mover.restore()
 
     flush(out, keep_mask=shard.count > 1)
-    partial.unlink(missing_ok=True)
+    if partial is not None:
+        partial.unlink(missing_ok=True)
     nonfinite = int(surface.attrs["nonfinite"])
     if nonfinite:
         log.warning("warning: %d of %d points of %s have a non-finite loss (stored as NaN/Inf)",
-                    nonfinite, len(owned), out)
-    return SweepResult(out, len(owned), done_now, nonfinite, float(surface.attrs["seconds"]))
+                    nonfinite, len(owned), out or "the surface")
+    return SweepResult(out, len(owned), done_now, nonfinite, float(surface.attrs["seconds"]),
+                       surface)
 
 
 def sweep_attrs(attrs: Mapping[str, Any], splits: list[str], dir_type: str, precision: str,
@@ -219,16 +246,21 @@ def sweep_attrs(attrs: Mapping[str, Any], splits: list[str], dir_type: str, prec
     }
 
 
-def _resume(partial: Path, attrs: dict[str, Any], grid: Grid, shard: Shard,
-            restart: bool, ignore: tuple[str, ...] = ()) -> Surface | None:
-    """The partial surface to continue, or None to start fresh; refuse another sweep's."""
+def resume_state(out: str | Path, attrs: dict[str, Any], grid: Grid, shard: Shard,
+                 restart: bool) -> Surface | None:
+    """The partial surface of ``out`` to continue, or None to start fresh; refuse another sweep's.
+
+    The engine's settings are not compared: a resumed sweep adopts the partial file's
+    (``engine_settings``).
+    """
+    partial = partial_path(out)
     if not partial.exists():
         return None
     if restart:
         partial.unlink()
         return None
     surface = read_surface(partial)
-    diff = [k for k in differing(surface.attrs, attrs) if k not in ignore]
+    diff = [k for k in differing(surface.attrs, attrs) if not k.startswith(ENGINE_PREFIX)]
     if surface.attrs.get("shard") != attrs.get("shard"):
         diff.append("shard")
     if surface.grid != grid:
@@ -243,53 +275,17 @@ def _resume(partial: Path, attrs: dict[str, Any], grid: Grid, shard: Shard,
     return surface
 
 
+def engine_settings(start: Surface | None, precision: str, batch_size: int | None
+                    ) -> tuple[str, int | None]:
+    """(precision, batch size) for the engine: a partial file's own, so its points and the
+    remaining ones are computed alike; else the requested ones."""
+    if start is None or f"{ENGINE_PREFIX}precision" not in start.attrs:
+        return precision, batch_size
+    return (str(start.attrs[f"{ENGINE_PREFIX}precision"]),
+            int(start.attrs[f"{ENGINE_PREFIX}batch_size"]))
+
+
 # ----------------------------------------------------------------------- from checkpoints
-
-
-@dataclass
-class SurfaceConfig:
-    """A surface sweep from files: what ``landscape surface`` runs."""
-
-    checkpoint: str
-    directions: str
-    x: str  # "min:max:num"
-    y: str | None = None
-    arch: str | None = None
-    dataset: str = "cifar10"
-    data_dir: str = "data"
-    splits: tuple[str, ...] = ("train",)
-    subset: int | None = None  # None: every image of each split
-    subset_rule: str = "first"  # or "random", drawn with subset_seed
-    subset_seed: int = 0
-    batch_size: int | None = None  # None: the engine picks (free memory on CUDA)
-    device: str = "auto"
-    precision: str = "auto"  # fp32 | tf32 | bf16 | auto (see landscape.precision)
-    compile: bool = False  # torch.compile the evaluation (pays off on CUDA)
-    shard: str = "0/1"
-
-    def validate(self) -> tuple[Grid, Shard]:
-        """Check every setting before any work; returns the parsed grid and shard."""
-        grid, shard = Grid.parse(self.x, self.y), parse_shard(self.shard)
-        if self.dataset not in datasets.DATASETS:
-            raise LandscapeError(
-                f"unknown data set {self.dataset!r}; valid: {', '.join(datasets.DATASETS)}"
-            )
-        bad = [s for s in self.splits if s not in datasets.SPLITS]
-        if bad or not self.splits or len(set(self.splits)) != len(self.splits):
-            raise LandscapeError(f"splits must be distinct names from {', '.join(datasets.SPLITS)}")
-        if self.subset_rule not in datasets.SUBSET_RULES:
-            raise LandscapeError(
-                f"unknown subset rule {self.subset_rule!r}; valid: {', '.join(datasets.SUBSET_RULES)}"
-            )
-        if self.subset is not None and self.subset < 1:
-            raise LandscapeError(f"subset must be at least 1, got {self.subset}")
-        if self.precision not in PRECISIONS:
-            raise LandscapeError(
-                f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}"
-            )
-        if self.batch_size is not None and self.batch_size < 1:
-            raise LandscapeError(f"batch_size must be at least 1, got {self.batch_size}")
-        return grid, shard
 
 
 def compute_surface(
@@ -298,29 +294,51 @@ def compute_surface(
     *,
     restart: bool = False,
     progress: bool | None = None,
-    make_evaluator: EvaluatorFactory = engine_evaluator,
     flush_seconds: float = 10.0,
     on_point: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
-    """Load checkpoint, directions and data, check them all, then ``sweep`` into ``out``.
+    """Load checkpoint, directions and data, check them all, then sweep into ``out``.
 
-    ``make_evaluator(model, data, *, precision, batch_size[, compile])`` builds one split's
-    evaluator (``compile`` is passed only when set).
+    Every check (settings, inputs, a partial file's identity) runs before the data is loaded.
     """
     grid, shard = cfg.validate()
     splits = [s for s in datasets.SPLITS if s in cfg.splits]  # one order, whatever was typed
     for name in (cfg.checkpoint, cfg.directions):
         if Path(out).resolve() == Path(name).resolve():
             raise LandscapeError(f"--out {out} would overwrite the input {name}")
-    if make_evaluator is plain_evaluator:
-        _check_plain_precision(cfg.precision)  # before any work
     device = resolve_device(cfg.device)
     model, payload = load_model(cfg.checkpoint, cfg.arch)
     directions = read_directions(cfg.directions)
-    dir_type = align(directions, model).dir_type
-    if grid.ndim > directions.ndim:
-        raise LandscapeError(f"--y needs two directions; {cfg.directions} has only xdirection")
-    attrs = {
+    alignment = check_sweep(model, directions, grid, splits)
+    attrs = sweep_attrs(_provenance(cfg, payload), splits, alignment.dir_type, cfg.precision,
+                        grid, shard)
+    start = resume_state(out, attrs, grid, shard, restart)
+    precision, batch_size = engine_settings(start, cfg.precision, cfg.batch_size)
+
+    model.to(device)
+    sets, indices = {}, {}
+    for split in splits:
+        sets[split], idx = _load_split(cfg, split, device)
+        if cfg.subset is not None and cfg.subset_rule == "random":
+            indices[split] = idx.numpy()
+    log.info("setting up the evaluation (%s, precision %s)", device, precision)
+    evaluators = {split: engine_evaluator(model, sets[split], precision=precision,
+                                          batch_size=batch_size, compile=cfg.compile)
+                  for split in splits}
+    engine = evaluators[splits[0]].describe()
+    attrs.update({f"{ENGINE_PREFIX}{k}": v for k, v in engine.items()})
+    attrs.update(device=device.type, split_sizes=[len(sets[s]) for s in splits])
+    log.info("evaluating %d points in %s, batch %s, %s batch norms folded%s", len(shard.points(grid)),
+             engine["precision"], engine["batch_size"], engine["folded_batchnorms"],
+             ", compiled" if engine["compiled"] else "")
+    return run_sweep(model, alignment, grid, evaluators, out, shard=shard, attrs=attrs,
+                     start=start, subset_indices=indices, dir_file=str(cfg.directions),
+                     progress=progress, flush_seconds=flush_seconds, on_point=on_point)
+
+
+def _provenance(cfg: SurfaceConfig, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What recomputes any point of the surface without the workflow."""
+    return {
         "checkpoint": str(cfg.checkpoint),
         "checkpoint_sha256": sha256_file(cfg.checkpoint),
         "arch": cfg.arch or payload.get("arch"),
@@ -333,39 +351,17 @@ def compute_surface(
         "subset_seed": (cfg.subset_seed if cfg.subset is not None and cfg.subset_rule == "random"
                         else None),
         "batch_size": cfg.batch_size,
+        "compile": cfg.compile,
     }
-    if not restart and partial_path(out).exists():  # refuse another sweep's progress early
-        expected = sweep_attrs(attrs, splits, dir_type, cfg.precision, grid, shard)
-        _resume(partial_path(out), expected, grid, shard, restart=False, ignore=ENGINE_ATTRS)
 
-    model.to(device)
-    sets, indices = {}, {}
-    for split in splits:
-        full = datasets.load(cfg.dataset, split, cfg.data_dir)
-        if cfg.subset is not None and cfg.subset > len(full):
-            raise LandscapeError(
-                f"subset {cfg.subset} is larger than the {len(full)} images of "
-                f"{cfg.dataset}'s {split} split"
-            )
-        idx = datasets.subset_indices(len(full), cfg.subset, cfg.subset_rule, cfg.subset_seed)
-        if cfg.subset is not None and cfg.subset_rule == "random":
-            indices[split] = idx.numpy()
-        sets[split] = full.select(idx).to(device)
-    options = {"compile": True} if cfg.compile else {}
-    evaluators = {
-        split: make_evaluator(model, sets[split], precision=cfg.precision,
-                              batch_size=cfg.batch_size, **options)
-        for split in splits
-    }
-    first = evaluators[splits[0]]
-    if hasattr(first, "describe"):
-        engine = first.describe()
-        attrs.update(engine_precision=engine["precision"], engine_batch_size=engine["batch_size"],
-                     folded_batchnorms=engine["folded_batchnorms"], compiled=engine["compiled"])
-        log.info("evaluating in %s, batch %s, %s batch norms folded%s", engine["precision"],
-                 engine["batch_size"], engine["folded_batchnorms"],
-                 ", compiled" if engine["compiled"] else "")
-    attrs.update(device=device.type, split_sizes=[len(sets[s]) for s in splits])
-    return sweep(model, directions, grid, evaluators, out, shard=shard, precision=cfg.precision,
-                 attrs=attrs, subset_indices=indices, restart=restart, progress=progress,
-                 flush_seconds=flush_seconds, on_point=on_point)
+
+def _load_split(cfg: SurfaceConfig, split: str, device: torch.device
+                ) -> tuple[datasets.ImageSet, torch.Tensor]:
+    full = datasets.load(cfg.dataset, split, cfg.data_dir)
+    if cfg.subset is not None and cfg.subset > len(full):
+        raise LandscapeError(
+            f"subset {cfg.subset} is larger than the {len(full)} images of "
+            f"{cfg.dataset}'s {split} split"
+        )
+    idx = datasets.subset_indices(len(full), cfg.subset, cfg.subset_rule, cfg.subset_seed)
+    return full.select(idx).to(device), idx

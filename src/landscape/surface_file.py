@@ -28,7 +28,8 @@ from landscape.h5files import atomic_h5, open_h5, read_attrs, read_string, write
 # a sweep and its resume.
 RUN_ATTRS = frozenset({
     "checkpoint", "directions", "data_dir", "device", "seconds", "shard", "shards",
-    "points_computed", "nonfinite", "split_sizes",
+    "points_computed", "nonfinite", "split_sizes", "engine_device",
+    "engine_precision_probe_max_error",
 })
 _COORDS = ("xcoordinates", "ycoordinates")
 _MASK = "computed"
