@@ -103,6 +103,7 @@ def test_vgg9_folds_convolutions_and_its_linear_batchnorm(images):
     few = datasets.ImageSet(images.images[:32], images.labels[:32])
     evaluator = make_evaluator(model, few, batch_size=16)
     assert evaluator.folded == 8  # 7 Conv2d+BatchNorm2d, 1 Linear+BatchNorm1d
+    assert any(fold.layer is model.fc[0] and fold.bn is model.fc[1] for fold in evaluator.folds)
     assert close(evaluator(), evaluate(model.eval(), few))
 
 
