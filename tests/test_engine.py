@@ -107,6 +107,25 @@ def test_vgg9_folds_convolutions_and_its_linear_batchnorm(images):
     assert close(evaluator(), evaluate(model.eval(), few))
 
 
+def test_densenet121_folds_only_conv_then_batchnorm(images):
+    """Pre-activation layers put BN *before* conv: only conv1 -> bn2 inside each bottleneck folds.
+
+    Every other BatchNorm reads a concatenation, a transition's pooled output, or the stem
+    conv's output, which is concatenated too; those run unfolded. Folded or not, the loss is
+    the plain evaluation's.
+    """
+    model = get_model("densenet121", seed=0)
+    randomize_bn_(model, seed=2)
+    few = datasets.ImageSet(images.images[:4], images.labels[:4])
+    evaluator = make_evaluator(model, few)
+    bottlenecks = [b for dense in (model.dense1, model.dense2, model.dense3, model.dense4)
+                   for b in dense]
+    assert evaluator.folded == len(bottlenecks) == 58 and evaluator.fold_error is None
+    assert [(f.layer, f.bn) for f in evaluator.folds] == [(b.conv1, b.bn2) for b in bottlenecks]
+    plain = evaluate(model.eval(), few)
+    assert close(evaluator(), plain) and close(make_evaluator(model, few, fold_bn=False)(), plain)
+
+
 class SharedOutput(nn.Module):
     """conv1's output feeds its BatchNorm and a residual sum: it must not fold."""
 
