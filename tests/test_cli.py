@@ -2,10 +2,14 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from landscape.cli import main
+
+SCHEMA = Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def run_cli(*args):
@@ -63,8 +67,9 @@ def test_building_the_parser_imports_no_torch():
     assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
 
 
-def test_model_names_offered_are_the_models_built():
+def test_workflow_schema_offers_exactly_the_library_models():
+    """The config schema's model enum is a hand-kept copy of MODEL_NAMES: it must not drift."""
     from landscape.choices import MODEL_NAMES
-    from landscape.models import MODELS
 
-    assert list(MODELS) == list(MODEL_NAMES)
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert schema["$defs"]["model"]["enum"] == list(MODEL_NAMES)

@@ -103,7 +103,27 @@ def test_vgg9_folds_convolutions_and_its_linear_batchnorm(images):
     few = datasets.ImageSet(images.images[:32], images.labels[:32])
     evaluator = make_evaluator(model, few, batch_size=16)
     assert evaluator.folded == 8  # 7 Conv2d+BatchNorm2d, 1 Linear+BatchNorm1d
+    assert any(fold.layer is model.fc[0] and fold.bn is model.fc[1] for fold in evaluator.folds)
     assert close(evaluator(), evaluate(model.eval(), few))
+
+
+def test_densenet121_folds_only_conv_then_batchnorm(images):
+    """Pre-activation layers put BN *before* conv: only conv1 -> bn2 inside each bottleneck folds.
+
+    Every other BatchNorm reads a concatenation, a transition's pooled output, or the stem
+    conv's output, which is concatenated too; those run unfolded. Folded or not, the loss is
+    the plain evaluation's.
+    """
+    model = get_model("densenet121", seed=0)
+    randomize_bn_(model, seed=2)
+    few = datasets.ImageSet(images.images[:4], images.labels[:4])
+    evaluator = make_evaluator(model, few)
+    bottlenecks = [b for dense in (model.dense1, model.dense2, model.dense3, model.dense4)
+                   for b in dense]
+    assert evaluator.folded == len(bottlenecks) == 58 and evaluator.fold_error is None
+    assert [(f.layer, f.bn) for f in evaluator.folds] == [(b.conv1, b.bn2) for b in bottlenecks]
+    plain = evaluate(model.eval(), few)
+    assert close(evaluator(), plain) and close(make_evaluator(model, few, fold_bn=False)(), plain)
 
 
 class SharedOutput(nn.Module):

@@ -17,7 +17,7 @@ MODEL_NAMES = (
     "resnet20_noshort", "resnet56_noshort", "resnet110_noshort",
     "wrn56_2", "wrn56_4", "wrn56_8",
     "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort",
-    "vgg9",
+    "vgg9", "densenet121",
 )
 
 # Where each data set lives under the data folder, in CIFAR-10's own batch layout.

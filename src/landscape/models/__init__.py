@@ -10,14 +10,16 @@ from torch import nn
 
 from landscape.choices import MODEL_NAMES
 from landscape.errors import LandscapeError
+from landscape.models.densenet import DenseNet
 from landscape.models.resnet import ResNet
 from landscape.models.vgg import VGG
 
 
 def _builder(name: str) -> Callable[[], nn.Module]:
-    """``resnet<depth>``, ``wrn<depth>_<width>``, either with ``_noshort``; or ``vgg9``."""
-    if name == "vgg9":
-        return VGG
+    """``vgg9``, ``densenet121``, ``resnet<depth>`` or ``wrn<depth>_<width>`` (+ ``_noshort``)."""
+    fixed = {"vgg9": VGG, "densenet121": DenseNet}
+    if name in fixed:
+        return fixed[name]
     match = re.fullmatch(r"(?:resnet(\d+)|wrn(\d+)_(\d+))(_noshort)?", name)
     assert match, name
     depth, width = int(match[1] or match[2]), int(match[3] or 1)
