@@ -332,8 +332,10 @@ def _computed(fh: h5py.File, grid: Grid, path: Path) -> np.ndarray:
 def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
     """Merge shard files into one surface file, refusing gaps, overlaps and mismatches.
 
-    The merged arrays are copies of the shards' values, so they equal a single-job sweep's
-    bit for bit; ``seconds`` is the shards' total and ``computed``/``shard`` are dropped.
+    Every dataset the shards hold is merged (losses, accuracies, ``max_eig``, ...), so no
+    quantity is lost; the merged arrays are copies of the shards' values, so they equal a
+    single-job sweep's bit for bit; ``seconds`` is the shards' total and ``computed``/``shard``
+    are dropped.
     """
     if not paths:
         raise LandscapeError("no shard files to merge")
@@ -341,15 +343,7 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
     first, first_path = shards[0], paths[0]
     for path, shard in zip(paths, shards):
         _check_complete_shard(path, shard)
-        diff = differing(first.attrs, shard.attrs)
-        if diff:
-            raise LandscapeError(
-                f"shard {path} does not match {first_path}: {', '.join(diff)} differ"
-            )
-        if shard.grid != first.grid or sorted(shard.values) != sorted(first.values):
-            raise LandscapeError(
-                f"shard {path} does not match {first_path}: different grid or metrics"
-            )
+        _check_same_surface(path, shard, first_path, first)
     count = sum(s.computed.astype(np.int64) for s in shards)
     if (count > 1).any():
         k = int(np.flatnonzero(count.ravel() > 1)[0])
@@ -368,12 +362,11 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
         raise LandscapeError(
             f"the shards leave {missing} of {first.grid.size} points uncomputed{hint}"
         )
-    merged = Surface.empty(first.grid, first.splits, dir_file=first.dir_file,
-                           subset_indices=first.subset_indices)
+    merged = Surface(first.grid, _blank(first), np.ones(first.grid.shape, dtype=bool),
+                     dir_file=first.dir_file, subset_indices=first.subset_indices)
     for shard in shards:
         for name in merged.values:
             merged.values[name][shard.computed] = shard.values[name][shard.computed]
-    merged.computed[...] = True
     devices = sorted({str(s.attrs["device"]) for s in shards if "device" in s.attrs})
     merged.attrs = {
         **{k: v for k, v in first.attrs.items() if k not in ("shard",)},
@@ -384,6 +377,31 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
         "nonfinite": merged.nonfinite(),
     }
     return write_surface(out, merged, keep_mask=False)
+
+
+def _check_same_surface(path: str | Path, shard: Surface, first_path: str | Path,
+                        first: Surface) -> None:
+    """A shard must agree with the first on its identity attributes, grid and datasets."""
+    diff = differing(first.attrs, shard.attrs)
+    if diff:
+        raise LandscapeError(f"shard {path} does not match {first_path}: {', '.join(diff)} differ")
+    if shard.grid != first.grid:
+        raise LandscapeError(f"shard {path} does not match {first_path}: different grid")
+    if set(shard.values) != set(first.values):
+        raise LandscapeError(
+            f"shard {path} does not match {first_path}: it holds the datasets "
+            f"{', '.join(sorted(shard.values)) or 'none'}, {first_path} holds "
+            f"{', '.join(sorted(first.values)) or 'none'}; merge only shards of one sweep"
+        )
+
+
+def _blank(surface: Surface) -> dict[str, np.ndarray]:
+    """NaN arrays for every dataset of ``surface``: losses and accuracies first, in the order
+    ``Surface.empty`` writes them, then the others (``max_eig``, ...) as the file lists them."""
+    standard = [f"{s}_{m}" for s in surface.splits for m in ("loss", "acc")]
+    names = [n for n in standard if n in surface.values]
+    names += [n for n in surface.values if n not in names]
+    return {name: np.full(surface.grid.shape, np.nan) for name in names}
 
 
 def _check_complete_shard(path: str | Path, surface: Surface) -> None:
