@@ -132,3 +132,37 @@ def test_cli_merge_bad_input_is_one_line(shards, tmp_path, capsys):
         assert len(err) == 1 and err[0].startswith("landscape merge: error:") and message in err[0]
         assert not out.exists()
     assert main(["merge", *map(str, parts), "--out", str(out)]) == 0 and out.exists()
+
+
+def with_dataset(src, dst, name, values):
+    """A copy of shard ``src`` with one more dataset (a Hessian map's ``max_eig``, say)."""
+    dst.write_bytes(src.read_bytes())
+    with h5py.File(dst, "r+") as fh:
+        fh[name] = values
+    return dst
+
+
+def test_every_dataset_of_the_shards_is_merged(shards, tmp_path):
+    _, parts = shards
+    eig = np.arange(GRID.size, dtype=float).reshape(GRID.shape) + 0.5
+    extra = [with_dataset(p, tmp_path / f"e{i}.h5", "max_eig",
+                          np.where(Shard(i, 3).mask(GRID), eig, np.nan))
+             for i, p in enumerate(parts)]
+    merged = read_surface(merge_surfaces(extra, tmp_path / "m.h5"))
+    assert sorted(merged.values) == ["max_eig", "test_acc", "test_loss", "train_acc", "train_loss"]
+    np.testing.assert_array_equal(merged.get("max_eig"), eig)
+    plain = read_surface(merge_surfaces(parts, tmp_path / "plain.h5"))
+    for name in plain.values:
+        np.testing.assert_array_equal(merged.values[name], plain.values[name])
+
+
+def test_shards_with_different_datasets_are_refused(shards, tmp_path):
+    _, parts = shards
+    odd = with_dataset(parts[1], tmp_path / "odd.h5", "max_eig", np.ones(GRID.shape))
+    out = tmp_path / "m.h5"
+    with pytest.raises(LandscapeError, match=(
+            r"shard .*odd\.h5 does not match .*s0\.h5: it holds the datasets max_eig, test_acc, "
+            r"test_loss, train_acc, train_loss, .*s0\.h5 holds test_acc, test_loss, train_acc, "
+            r"train_loss")):
+        merge_surfaces([parts[0], odd, parts[2]], out)
+    assert not out.exists()

@@ -13,11 +13,12 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.image import imread
 
+from landscape import surface_file
 from landscape.cli import main
 from landscape.errors import LandscapeError
 from landscape.plots import (
-    KINDS_2D, PlotOptions, panel_figure, panel_titles, plot_panel, plot_style, plot_surface_file,
-    read_surface, surface_figure,
+    KINDS_2D, PlotOptions, Surface, panel_figure, panel_titles, plot_panel, plot_style,
+    plot_surface_file, read_surface, surface_figure,
 )
 from landscape.plots.options import value_range
 from landscape.train import write_metrics
@@ -27,9 +28,11 @@ Y = np.linspace(-0.5, 1.0, 6)  # non-square and not symmetric about 0
 NAN_AT, INF_AT = (1, 2), (4, 7)  # (j, i): y index, x index
 
 
-def write_surface(path: Path, x: np.ndarray, y: np.ndarray | None, **quantities) -> Path:
-    """A surface file in the reference layout, as the sweep writes it."""
-    attrs = quantities.pop("attrs", {})
+def write_surface(path: Path, x: np.ndarray, y: np.ndarray | None, reference: bool = False,
+                  **quantities) -> Path:
+    """A surface file in the reference layout, as the sweep writes it (``landscape_version`` marks
+    it as ours), or with ``reference`` as the reference implementation does: no attributes."""
+    attrs = {**({} if reference else {"landscape_version": "test"}), **quantities.pop("attrs", {})}
     with h5py.File(path, "w") as f:
         f["xcoordinates"] = x
         if y is not None:
@@ -276,9 +279,25 @@ def test_axis_labels_come_from_options_then_attributes(surf1d, surf2d):
     assert (plain.axes[0].get_xlabel(), plain.axes[0].get_ylabel()) == ("x", "y")
 
 
-def test_derived_error_quantity(surf2d):
-    s = read_surface(surf2d, require=["train_err"])
-    np.testing.assert_allclose(s.get("train_err"), 100 - s.get("train_acc"))
+# --- files of the reference implementation --------------------------------------------------
+
+def test_plots_reads_with_the_one_strict_reader():
+    assert read_surface is surface_file.read_surface and Surface is surface_file.Surface
+
+
+def test_square_complete_reference_file_reads_and_plots(tmp_path):
+    xs = np.linspace(-1.0, 1.0, 7)
+    xx, yy = np.meshgrid(xs, xs)
+    loss = 0.5 + xx**2 + 2.0 * yy**2 + 0.3 * xx
+    path = write_surface(tmp_path / "ref.h5", xs, xs, reference=True, train_loss=loss,
+                         train_acc=100 - 10 * loss, test_loss=loss + 0.2, test_acc=90 - 10 * loss)
+    s = read_surface(path, require=["train_err", "test_err"])
+    assert s.attrs == {} and s.ndim == 2 and s.dir_file == "directions.h5" and s.computed.all()
+    np.testing.assert_array_equal(s.x, xs)
+    np.testing.assert_array_equal(s.y, xs)
+    np.testing.assert_array_equal(s.loss, loss)
+    written = plot_surface_file(path, tmp_path / "ref", formats=["png"], dpi=40)
+    assert [p.name for p in written] == [f"ref_{k}.png" for k in KINDS_2D]
 
 
 # --- bad input: one line, exit 2, nothing written ------------------------------------------
@@ -295,12 +314,18 @@ def test_cli_bad_inputs_fail_cleanly(surf1d, surf2d, tmp_path, capsys):
     junk.write_text("not hdf5")
     transposed = write_surface(tmp_path / "t.h5", X, Y, train_loss=bowl().T)
     all_nan = write_surface(tmp_path / "nan.h5", X, Y, train_loss=np.full((len(Y), len(X)), np.nan))
+    scrambled = write_surface(tmp_path / "scrambled.h5", X, Y, reference=True, train_loss=bowl().T)
+    unfinished_loss = np.where(np.arange(len(X)) < 3, -1.0, 0.2 + X**2)
+    unfinished = write_surface(tmp_path / "unfinished.h5", X, None, reference=True,
+                               train_loss=unfinished_loss)
     m = metrics_csv(tmp_path / "m.csv", [50.0])
     cases = [
         (["plot", "--surface", str(tmp_path / "missing.h5")], "missing.h5"),
         (["plot", "--surface", str(junk)], "junk.h5"),
         (["plot", "--surface", str(surf2d), "--surf-name", "test_loss"], "'test_loss'"),
         (["plot", "--surface", str(transposed)], "shape (9, 6)"),
+        (["plot", "--surface", str(scrambled)], "scrambled.h5 was written by the reference"),
+        (["plot", "--surface", str(unfinished)], "3 of 9 points still hold its 'not computed' mark"),
         (["plot", "--surface", str(all_nan)], "no finite value"),
         (["plot", "--surface", str(surf2d), "--kinds", "contour", "1d"], "'1d' needs a 1-D surface"),
         (["plot", "--surface", str(surf1d), "--kinds", "heatmap"], "surf1d.h5 is 1-D"),

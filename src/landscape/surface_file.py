@@ -1,21 +1,26 @@
-"""Surface files (HDF5): the reference layout plus provenance, read, written and merged.
+"""Surface files (HDF5): the reference layout plus provenance, read (strictly), written and merged.
 
 Layout (REFERENCE.md 3): ``xcoordinates`` (and ``ycoordinates``) float64; ``<split>_loss`` and
 ``<split>_acc`` float64 arrays of shape ``(len(y), len(x))`` with ``loss[j, i] = L(x_i, y_j)``
-(``(len(x),)`` in 1-D); the string ``dir_file``. Ours add root attributes that recompute any
-point without the workflow (checkpoint and direction paths and SHA-256s, data set, subset,
-batch size, precision, grid) and, in shard and ``.partial`` files, a boolean ``computed`` array
-of the same shape (points not computed hold NaN). A random subset's image indices are stored
-under ``subset_indices/<split>``.
+(``(len(x),)`` in 1-D); the string ``dir_file``; Hessian maps add ``max_eig`` and ``min_eig``.
+Ours add root attributes that recompute any point without the workflow (checkpoint and
+direction paths and SHA-256s, data set, subset, batch size, precision, grid, ``landscape_version``)
+and, in shard and ``.partial`` files, a boolean ``computed`` array of the same shape (points not
+computed hold NaN). A random subset's image indices are stored under ``subset_indices/<split>``.
+
+``read_surface`` is the only reader (sweeps, resume, merge and figures): it refuses a file it
+would misread rather than guess, e.g. a mis-shaped dataset, uneven coordinates, or a file of
+the reference implementation that is unfinished or on a non-square grid (which it scrambles).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from landscape.errors import LandscapeError
@@ -31,14 +36,28 @@ RUN_ATTRS = frozenset({
     "points_computed", "nonfinite", "split_sizes", "engine_device",
     "engine_precision_probe_max_error",
 })
+# Quantities computed on request from stored ones: errors in percent, the paper's Fig. 7 ratio.
+DERIVED = {
+    "train_err": ("train_acc",),
+    "test_err": ("test_acc",),
+    "eig_ratio": ("min_eig", "max_eig"),
+}
 _COORDS = ("xcoordinates", "ycoordinates")
 _MASK = "computed"
 _INDICES = "subset_indices"
+_VERSION = "landscape_version"  # present in every file this library writes
+_UNSET = -1.0  # the reference's "not computed yet" mark in *_loss / *_acc arrays
+_SHAPE_NAMES = {1: "(len(xcoordinates),)", 2: "(len(ycoordinates), len(xcoordinates))"}
 
 
 @dataclass
 class Surface:
-    """A (possibly partly computed) surface: metric arrays in grid shape plus provenance."""
+    """A (possibly partly computed) surface: quantity arrays in grid shape plus provenance.
+
+    ``values`` holds every quantity stored on the grid (``train_loss``, ``test_acc``,
+    ``max_eig``, ...); ``loss``/``accuracy`` are the first split's, ``get`` also derives
+    ``train_err``/``test_err`` (100 - accuracy) and ``eig_ratio`` (``|min_eig / max_eig|``).
+    """
 
     grid: Grid
     values: dict[str, np.ndarray]  # "train_loss", "train_acc", ... float64, grid shape
@@ -46,6 +65,7 @@ class Surface:
     attrs: dict[str, Any] = field(default_factory=dict)
     dir_file: str = ""
     subset_indices: dict[str, np.ndarray] = field(default_factory=dict)
+    path: Path | None = None  # the file it was read from
 
     @classmethod
     def empty(cls, grid: Grid, splits: Sequence[str], **kwargs: Any) -> Surface:
@@ -53,8 +73,74 @@ class Surface:
         return cls(grid, values, np.zeros(grid.shape, dtype=bool), **kwargs)
 
     @property
+    def source(self) -> str:
+        """Where the surface came from, for messages: its file, else ``(in memory)``."""
+        return "(in memory)" if self.path is None else str(self.path)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.grid.x.coordinates()
+
+    @property
+    def y(self) -> np.ndarray | None:
+        return None if self.grid.y is None else self.grid.y.coordinates()
+
+    @property
+    def ndim(self) -> int:
+        return self.grid.ndim
+
+    @property
     def splits(self) -> list[str]:
         return [k.removesuffix("_loss") for k in self.values if k.endswith("_loss")]
+
+    @property
+    def loss(self) -> np.ndarray:
+        """The first split's loss (``train`` if present), shaped ``(len(y), len(x))`` or
+        ``(len(x),)``; a LandscapeError when the file holds no ``<split>_loss``."""
+        return self.get(f"{self._first_split()}_loss")
+
+    @property
+    def accuracy(self) -> np.ndarray | None:
+        """The first split's accuracy in percent, or None when the file holds none."""
+        return self.values.get(f"{self._first_split()}_acc")
+
+    def _first_split(self) -> str:
+        splits = self.splits
+        return "train" if "train" in splits or not splits else splits[0]
+
+    def has(self, name: str) -> bool:
+        """Whether quantity ``name`` is stored or derivable from stored ones."""
+        if name in self.values:
+            return True
+        return name in DERIVED and all(n in self.values for n in DERIVED[name])
+
+    def get(self, name: str) -> np.ndarray:
+        """Quantity ``name`` as float64 (derived ones computed); LandscapeError if absent."""
+        if name in self.values:
+            return self.values[name]
+        if self.has(name):
+            if name == "eig_ratio":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return np.abs(self.values["min_eig"] / self.values["max_eig"])
+            return 100.0 - self.values[DERIVED[name][0]]
+        present = ", ".join(sorted(self.values)) or "none"
+        raise LandscapeError(f"surface {self.source} has no dataset {name!r} (present: {present})")
+
+    def label(self, axis: str) -> str:
+        """Axis label: the file's ``xlabel``/``ylabel`` attribute, else ``x``/``y``."""
+        return str(self.attrs.get(f"{axis}label", axis))
+
+    def with_labels(self, xlabel: str | None = None, ylabel: str | None = None) -> Surface:
+        """A copy whose axis labels are ``xlabel``/``ylabel`` where given (arrays shared)."""
+        labels = {f"{a}label": v for a, v in (("x", xlabel), ("y", ylabel)) if v is not None}
+        return replace(self, attrs={**self.attrs, **labels}) if labels else self
+
+    def model(self) -> str | None:
+        """The model name recorded in the attributes (``model`` or the reference's ``arch``)."""
+        for key in ("model", "arch"):
+            if key in self.attrs:
+                return str(self.attrs[key])
+        return None
 
     def nonfinite(self) -> int:
         """Computed points where some split's loss is NaN or infinite."""
@@ -94,43 +180,151 @@ def write_surface(path: str | Path, surface: Surface, keep_mask: bool) -> Path:
     return path
 
 
-def read_surface(path: str | Path) -> Surface:
-    """Read a surface file (ours, a shard, a ``.partial`` or the reference's)."""
+# ------------------------------------------------------------------------------------- read
+
+
+def read_surface(path: str | Path, require: Iterable[str] = ()) -> Surface:
+    """Read a surface file (ours, a shard, a ``.partial`` or a finished one of the reference's).
+
+    Every numeric dataset at the root besides the coordinates and ``computed`` is a quantity
+    and must have the grid's shape; every name in ``require`` must be stored or derivable.
+    Anything that would be read wrongly is a ``LandscapeError`` naming the file and the fix.
+    """
+    path = Path(path)
     with open_h5(path, "surface file") as fh:
-        if "xcoordinates" not in fh:
-            raise LandscapeError(f"surface file {path} has no 'xcoordinates' dataset")
         attrs = read_attrs(fh)
         grid = _grid(fh, attrs, path)
-        values = {}
-        for name, item in fh.items():
-            if name in _COORDS or name in (_MASK, "dir_file") or not hasattr(item, "shape"):
-                continue
-            if tuple(item.shape) == grid.shape:
-                values[name] = np.asarray(item[()], dtype=np.float64)
-        computed = (np.asarray(fh[_MASK][()], dtype=bool) if _MASK in fh
-                    else np.ones(grid.shape, dtype=bool))
-        if computed.shape != grid.shape:
-            raise LandscapeError(f"surface file {path}: 'computed' has the wrong shape")
+        ours = _VERSION in attrs
+        if not ours:
+            _check_reference_grid(grid, path)
+        values = _values(fh, grid, path)
+        if not ours:
+            _check_reference_finished(values, grid, path)
+        computed = _computed(fh, grid, path)
         dir_file = read_string(fh["dir_file"]) if "dir_file" in fh else ""
         indices = ({k: np.asarray(v[()]) for k, v in fh[_INDICES].items()}
                    if _INDICES in fh else {})
-    return Surface(grid, values, computed, attrs, dir_file, indices)
+    surface = Surface(grid, values, computed, attrs, dir_file, indices, path)
+    for name in require:
+        surface.get(name)
+    return surface
 
 
-def _grid(fh: Any, attrs: dict[str, Any], path: str | Path) -> Grid:
-    """The grid from our ``grid_x``/``grid_y`` attributes, else from the coordinates."""
-    axes = []
-    for name, coords in zip(("x", "y"), _COORDS):
-        if coords not in fh:
-            continue
-        if f"grid_{name}" in attrs:
-            axes.append(parse_axis(attrs[f"grid_{name}"], name))
-        else:
-            values = np.asarray(fh[coords][()], dtype=np.float64).ravel()
-            if values.size == 0:
-                raise LandscapeError(f"surface file {path}: {coords} is empty")
-            axes.append(Axis(float(values[0]), float(values[-1]), int(values.size)))
-    return Grid(axes[0], axes[1] if len(axes) > 1 else None)
+def _grid(fh: h5py.File, attrs: dict[str, Any], path: Path) -> Grid:
+    """The grid of the file's coordinates, checked against our ``grid_x``/``grid_y`` attributes."""
+    if "xcoordinates" not in fh:
+        raise LandscapeError(f"surface file {path} has no 'xcoordinates' dataset; "
+                             "it is not a surface file (REFERENCE.md 3)")
+    if "grid_y" in attrs and "ycoordinates" not in fh:
+        raise LandscapeError(f"surface file {path} has a grid_y attribute but no 'ycoordinates' "
+                             "dataset; the file is damaged: recompute it with `landscape surface`")
+    axes = [_axis(fh[coords], attrs.get(f"grid_{name}"), path)
+            for name, coords in zip("xy", _COORDS) if coords in fh]
+    return Grid(*axes)
+
+
+def _axis(dataset: h5py.Dataset, spec: Any, path: Path) -> Axis:
+    """The axis of one coordinates dataset; ``spec`` is our ``grid_<name>`` attribute or None."""
+    name = dataset.name.lstrip("/")
+    axis = None
+    if spec is not None:
+        try:
+            axis = parse_axis(spec, name[0])
+        except LandscapeError as exc:
+            raise LandscapeError(f"surface file {path}: its grid_{name[0]} attribute is "
+                                 f"invalid ({exc}); recompute it with `landscape surface`") from exc
+    if dataset.dtype.kind not in "fiu":
+        problem = f"has dtype {dataset.dtype}, not numbers"
+    else:
+        values = np.asarray(dataset[()], dtype=np.float64)
+        problem = _coordinates_problem(values, axis)
+    if problem:
+        raise LandscapeError(
+            f"surface file {path}: {name!r} {problem}; the coordinates must be 1-D, finite, "
+            "strictly increasing and evenly spaced (np.linspace): rewrite them so, or recompute "
+            "the surface with `landscape surface`"
+        )
+    return axis or Axis(float(values[0]), float(values[-1]), int(values.size))
+
+
+def _coordinates_problem(values: np.ndarray, axis: Axis | None) -> str:
+    """What is wrong with one axis's coordinates ('' if nothing), given its grid attribute."""
+    if values.ndim != 1:
+        return f"has shape {values.shape}, not 1-D"
+    if values.size == 0:
+        return "is empty"
+    if not np.isfinite(values).all():
+        return "holds non-finite values"
+    if axis is not None and axis.num != values.size:
+        return f"has {values.size} points but the grid attribute says {axis.spec!r}"
+    if values.size == 1 and axis is None:  # a grid axis of NUM 1 is ours only (parse_axis)
+        return "has a single point (an axis needs 2 or more, or our grid attribute MIN:MIN:1)"
+    if (np.diff(values) <= 0).any():
+        return "is not strictly increasing"
+    expected = (axis or Axis(float(values[0]), float(values[-1]), int(values.size))).coordinates()
+    step = (expected[-1] - expected[0]) / (values.size - 1) if values.size > 1 else 1.0
+    if np.abs(values - expected).max() > 1e-3 * step:  # a thousandth of a step: float32 passes
+        return ("does not match the grid attribute " + repr(axis.spec) if axis
+                else "is not evenly spaced")
+    return ""
+
+
+def _check_reference_grid(grid: Grid, path: Path) -> None:
+    """Refuse a reference file on a non-square 2-D grid: it is scrambled (REFERENCE.md 2)."""
+    if grid.y is not None and grid.x.num != grid.y.num:
+        raise LandscapeError(
+            f"surface file {path} was written by the reference implementation (no "
+            f"{_VERSION} attribute) on a non-square grid ({grid.x.num} x-coordinates, "
+            f"{grid.y.num} y-coordinates), which the reference stores scrambled (its flat point "
+            "index and its array shape disagree); recompute it with `landscape surface`"
+        )
+
+
+def _values(fh: h5py.File, grid: Grid, path: Path) -> dict[str, np.ndarray]:
+    """Every numeric dataset at the root but the coordinates and the mask, in the grid's shape."""
+    values = {}
+    for name, item in fh.items():
+        if (name in _COORDS or name == _MASK or not isinstance(item, h5py.Dataset)
+                or item.dtype.kind not in "fiu"):
+            continue  # dir_file and other strings, the subset_indices group
+        if item.shape != grid.shape:
+            raise LandscapeError(
+                f"surface file {path}: dataset {name!r} has shape {item.shape}, expected "
+                f"{grid.shape} = {_SHAPE_NAMES[grid.ndim]} (loss[j, i] = L(x_i, y_j)); "
+                "store it in that shape (transposed?) or remove it"
+            )
+        values[name] = np.asarray(item[()], dtype=np.float64)
+    return values
+
+
+def _check_reference_finished(values: dict[str, np.ndarray], grid: Grid, path: Path) -> None:
+    """Refuse a reference file still holding -1, its mark for a point not computed yet."""
+    names = [n for n in values if n.endswith(("_loss", "_acc"))]
+    unset = np.zeros(grid.shape, dtype=bool)
+    for name in names:
+        unset |= values[name] == _UNSET
+    if unset.any():
+        marked = [n for n in names if (values[n] == _UNSET).any()]
+        raise LandscapeError(
+            f"surface file {path} holds an unfinished run of the reference implementation (no "
+            f"{_VERSION} attribute): "
+            f"{int(unset.sum())} of {grid.size} points still hold its 'not computed' mark -1 "
+            f"(in {', '.join(marked)}); finish the run with the reference (it recomputes them) "
+            "or recompute the surface with `landscape surface`"
+        )
+
+
+def _computed(fh: h5py.File, grid: Grid, path: Path) -> np.ndarray:
+    """Our mask of computed points (shards, ``.partial`` files); a file without one is complete."""
+    if _MASK not in fh:
+        return np.ones(grid.shape, dtype=bool)
+    item = fh[_MASK]
+    if item.shape != grid.shape:
+        raise LandscapeError(
+            f"surface file {path}: 'computed' has shape {item.shape}, expected {grid.shape}; "
+            "the file is damaged: rerun the sweep that wrote it"
+        )
+    return np.asarray(item[()], dtype=bool)
 
 
 # ------------------------------------------------------------------------------------ merge
@@ -139,8 +333,10 @@ def _grid(fh: Any, attrs: dict[str, Any], path: str | Path) -> Grid:
 def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
     """Merge shard files into one surface file, refusing gaps, overlaps and mismatches.
 
-    The merged arrays are copies of the shards' values, so they equal a single-job sweep's
-    bit for bit; ``seconds`` is the shards' total and ``computed``/``shard`` are dropped.
+    Every dataset the shards hold is merged (losses, accuracies, ``max_eig``, ...), so no
+    quantity is lost; the merged arrays are copies of the shards' values, so they equal a
+    single-job sweep's bit for bit; ``seconds`` is the shards' total and ``computed``/``shard``
+    are dropped.
     """
     if not paths:
         raise LandscapeError("no shard files to merge")
@@ -148,15 +344,7 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
     first, first_path = shards[0], paths[0]
     for path, shard in zip(paths, shards):
         _check_complete_shard(path, shard)
-        diff = differing(first.attrs, shard.attrs)
-        if diff:
-            raise LandscapeError(
-                f"shard {path} does not match {first_path}: {', '.join(diff)} differ"
-            )
-        if shard.grid != first.grid or sorted(shard.values) != sorted(first.values):
-            raise LandscapeError(
-                f"shard {path} does not match {first_path}: different grid or metrics"
-            )
+        _check_same_surface(path, shard, first_path, first)
     count = sum(s.computed.astype(np.int64) for s in shards)
     if (count > 1).any():
         k = int(np.flatnonzero(count.ravel() > 1)[0])
@@ -175,12 +363,11 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
         raise LandscapeError(
             f"the shards leave {missing} of {first.grid.size} points uncomputed{hint}"
         )
-    merged = Surface.empty(first.grid, first.splits, dir_file=first.dir_file,
-                           subset_indices=first.subset_indices)
+    merged = Surface(first.grid, _blank(first), np.ones(first.grid.shape, dtype=bool),
+                     dir_file=first.dir_file, subset_indices=first.subset_indices)
     for shard in shards:
         for name in merged.values:
             merged.values[name][shard.computed] = shard.values[name][shard.computed]
-    merged.computed[...] = True
     devices = sorted({str(s.attrs["device"]) for s in shards if "device" in s.attrs})
     merged.attrs = {
         **{k: v for k, v in first.attrs.items() if k not in ("shard",)},
@@ -191,6 +378,31 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
         "nonfinite": merged.nonfinite(),
     }
     return write_surface(out, merged, keep_mask=False)
+
+
+def _check_same_surface(path: str | Path, shard: Surface, first_path: str | Path,
+                        first: Surface) -> None:
+    """A shard must agree with the first on its identity attributes, grid and datasets."""
+    diff = differing(first.attrs, shard.attrs)
+    if diff:
+        raise LandscapeError(f"shard {path} does not match {first_path}: {', '.join(diff)} differ")
+    if shard.grid != first.grid:
+        raise LandscapeError(f"shard {path} does not match {first_path}: different grid")
+    if set(shard.values) != set(first.values):
+        raise LandscapeError(
+            f"shard {path} does not match {first_path}: it holds the datasets "
+            f"{', '.join(sorted(shard.values)) or 'none'}, {first_path} holds "
+            f"{', '.join(sorted(first.values)) or 'none'}; merge only shards of one sweep"
+        )
+
+
+def _blank(surface: Surface) -> dict[str, np.ndarray]:
+    """NaN arrays for every dataset of ``surface``: losses and accuracies first, in the order
+    ``Surface.empty`` writes them, then the others (``max_eig``, ...) as the file lists them."""
+    standard = [f"{s}_{m}" for s in surface.splits for m in ("loss", "acc")]
+    names = [n for n in standard if n in surface.values]
+    names += [n for n in surface.values if n not in names]
+    return {name: np.full(surface.grid.shape, np.nan) for name in names}
 
 
 def _check_complete_shard(path: str | Path, surface: Surface) -> None:

@@ -1,8 +1,9 @@
 """Figures of loss surfaces: 1-D curves, contours, heat maps, 3-D surfaces and panels.
 
-Read a surface file (reference HDF5 layout) with ``read_surface``; write figure files with
-``plot_surface_file`` (one surface, several kinds) or ``plot_panel`` (several surfaces side
-by side, the paper's Figs. 1 and 5); or build a ``matplotlib.figure.Figure`` with
+Read a surface file (reference HDF5 layout) with ``read_surface``, the strict reader of
+``landscape.surface_file`` re-exported here; write figure files with ``plot_surface_file``
+(one surface, several kinds) or ``plot_panel`` (several surfaces side by side, the paper's
+Figs. 1 and 5); or build a ``matplotlib.figure.Figure`` with
 ``surface_figure`` / ``panel_figure`` to use it yourself. Same input, same bytes out.
 """
 
@@ -12,7 +13,7 @@ from landscape.plots.figures import (
 )
 from landscape.plots.options import PlotOptions
 from landscape.plots.output import FORMATS, plot_style, save_figures
-from landscape.plots.source import Surface, read_surface
+from landscape.surface_file import Surface, read_surface
 
 __all__ = [
     "FORMATS", "KINDS", "KINDS_1D", "KINDS_2D", "PlotOptions", "Surface", "panel_figure",

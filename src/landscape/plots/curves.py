@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 
 from landscape.errors import LandscapeError
 from landscape.plots.options import PlotOptions
-from landscape.plots.source import Surface
+from landscape.surface_file import Surface
 
 CURVES = (  # (quantity, axis, line style, legend label)
     ("train_loss", "loss", "-", "train loss"),
@@ -26,7 +26,7 @@ LOSS_COLOR, ACC_COLOR = "tab:blue", "tab:red"
 def check_curves(s: Surface) -> None:
     if not any(s.has(name) for name, *_ in CURVES):
         raise LandscapeError(
-            f"surface {s.path} has none of {', '.join(n for n, *_ in CURVES)} to plot in 1-D"
+            f"surface {s.source} has none of {', '.join(n for n, *_ in CURVES)} to plot in 1-D"
         )
 
 

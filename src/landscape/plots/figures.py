@@ -20,7 +20,7 @@ from landscape.plots.curves import check_curves, draw_curves
 from landscape.plots.maps import draw_contour, draw_contourf, draw_heatmap, draw_surface3d
 from landscape.plots.options import PlotOptions, value_range
 from landscape.plots.output import check_formats, plot_style, save_figures
-from landscape.plots.source import Surface, read_surface
+from landscape.surface_file import Surface, read_surface
 from landscape.tables import check_labels, read_final_metrics
 
 KINDS_1D = ("1d",)
@@ -39,7 +39,7 @@ def check_kind(s: Surface, kind: str) -> None:
         raise LandscapeError(f"unknown figure kind {kind!r}; choose from {', '.join(KINDS)}")
     if kind not in kinds_for(s.ndim):
         raise LandscapeError(
-            f"surface {s.path} is {s.ndim}-D; kind {kind!r} needs a {3 - s.ndim}-D surface "
+            f"surface {s.source} is {s.ndim}-D; kind {kind!r} needs a {3 - s.ndim}-D surface "
             f"({s.ndim}-D kinds: {', '.join(kinds_for(s.ndim))})"
         )
 
@@ -52,7 +52,7 @@ def check_drawable(s: Surface, kind: str, name: str, opts: PlotOptions) -> None:
         return
     values = s.get(name)
     if not np.isfinite(values).any():
-        raise LandscapeError(f"surface {s.path}: {name!r} has no finite value to draw")
+        raise LandscapeError(f"surface {s.source}: {name!r} has no finite value to draw")
     value_range(name, values, opts)
 
 
@@ -172,8 +172,8 @@ def plot_panel(surfaces: Sequence[str | Path], models: Sequence[str], out_prefix
     dims = {s.ndim for s in loaded}
     if len(dims) > 1:
         odd = next(s for s in loaded if s.ndim != loaded[0].ndim)
-        raise LandscapeError(f"panel mixes {loaded[0].ndim}-D {loaded[0].path} with "
-                             f"{odd.ndim}-D {odd.path}")
+        raise LandscapeError(f"panel mixes {loaded[0].ndim}-D {loaded[0].source} with "
+                             f"{odd.ndim}-D {odd.source}")
     with plot_style():
         fig = panel_figure(loaded, titles, rows, cols, kind, name, opts, title)
         return save_figures([(fig, Path(f"{out_prefix}.{fmt}")) for fmt in formats], dpi)

@@ -18,7 +18,7 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, FuncFormatter, MaxNLocator
 
 from landscape.plots.options import PlotOptions, ValueRange, value_range
-from landscape.plots.source import Surface
+from landscape.surface_file import Surface
 
 MAX_FACETS = 101  # per axis in 3-D: 251 x 251 appendix grids render in seconds, not minutes
 
