@@ -78,7 +78,7 @@ def test_cifar10_facts_agree_with_torchvision():
     assert (data.CIFAR10_URL, data.CIFAR10_ARCHIVE, data.CIFAR10_ARCHIVE_MD5, data.CIFAR10_FOLDER) == (
         CIFAR10.url, CIFAR10.filename, CIFAR10.tgz_md5, CIFAR10.base_folder)
     assert data.CIFAR10_MD5 == dict(CIFAR10.train_list + CIFAR10.test_list)
-    assert data.TRAIN_FILES + data.TEST_FILES == list(data.CIFAR10_MD5)
+    assert list(data.TRAIN_FILES + data.TEST_FILES) == list(data.CIFAR10_MD5)
 
 
 def test_failed_download_says_where_to_put_the_archive(tmp_path, monkeypatch):

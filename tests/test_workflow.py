@@ -138,16 +138,22 @@ def test_paper_dag_has_every_stage(tmp_path):
 
 def test_per_model_override_changes_only_that_model(tmp_path):
     out = snakemake(tmp_path, "-n", "-p").stdout
-    lr = dict(re.findall(r'landscape train --model (\w+) .*?--lr (\S+)', out))
+    lr = dict(re.findall(r'landscape train --model (\w+) .*?--lr=(\S+)', out))
     assert lr == {m: ("0.01" if m == "resnet110_noshort" else "0.1") for m in PAPER_MODELS}
-    assert re.search(r"--epochs 300 .*--milestones 150 225 275", out)
+    assert re.search(r"--epochs=300 .*--milestones 150 225 275", out)
 
 
 @pytest.mark.parametrize("content, key", [
     ({"models": ["resnet20", "resnet21"]}, "On instance['models'][1]"),
     ({"train": {"epochs": -3}}, "On instance['train']['epochs']"),
-    ({"surface": {"x": "1:0:5"}}, "config key surface.x = '1:0:5': MIN must be below MAX"),
-    ({"surface": {"y": "-1:1:1"}}, "config key surface.y = '-1:1:1': NUM must be at least 2"),
+    ({"surface": {"x": "1:0:5"}}, "config key surface.x: grid spec --x '1:0:5': MIN must be less"),
+    ({"surface": {"y": "-1:1:1"}}, "config key surface.y: grid spec --y '-1:1:1': a single point"),
+    ({"curve": {"x": "-1e999:1:5"}}, "config key curve.x: grid spec --x '-1e999:1:5': MIN and MAX "
+                                     "must be finite"),
+    ({"train": {"milestones": [1, 3]}}, "config key train: milestones [3] come after the last "
+                                        "epoch (2)"),
+    ({"train_overrides": {"resnet20": {"milestones": [1, 1]}}},
+     "config key train_overrides.resnet20: milestones must be strictly increasing"),
     ({"surface": {"x": "a:b:c"}}, "On instance['surface']['x']"),
     ({"plot": {"color": "red"}}, "'color' was unexpected"),
     ({"panels": {"fig1_3d": {"models": [["resnet20", "vgg9"]]}}},

@@ -5,10 +5,17 @@
 # whose params changed, so a figure setting reruns only figures, a grid change only that
 # surface's sweep and figures, a training change only that model's chain.
 
-import os
 import re
+import shlex
 
 from snakemake.exceptions import WorkflowError
+
+from landscape.choices import DATA_FOLDERS, TEST_FILES, TRAIN_FILES
+from landscape.configs import DirectionsConfig, SurfaceConfig, TrainConfig
+from landscape.errors import LandscapeError
+from landscape.grid import parse_axis
+from landscape.plots.options import PlotOptions
+from landscape.settings import command_line, from_mapping
 
 
 RUN = f"results/{config['run_name']}"
@@ -34,24 +41,46 @@ FIGURE_FORMATS = ["pdf", "png"]  # PDF for papers; PNG for the HTML report
 # one thread per job, 236 s with two), and GPU jobs keep their data on the GPU.
 # Raise it per rule with --set-threads train=4 where that pays off.
 
-# Where landscape.data keeps each data set under data_dir (CIFAR-10's own batch layout).
-DATA_FOLDERS = {"cifar10": "cifar-10-batches-py", "synthetic": "synthetic-batches-py"}
-DATA_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-
-GRID = re.compile(r"^(?P<min>[^:]+):(?P<max>[^:]+):(?P<num>\d+)$")
-
 
 # ------------------------------------------------------------------------ config checks
+# The schema checks types and ranges; these ask the library's own validators (the ones its
+# commands run) about everything else, and name the config key.
 
 
-def check_grid(key: str, spec: str) -> None:
-    """Refuse an axis MIN:MAX:NUM unless MIN < MAX and NUM >= 2 (the schema checks its form)."""
-    match = GRID.match(spec)
-    low, high, num = float(match["min"]), float(match["max"]), int(match["num"])
-    if not low < high:
-        raise WorkflowError(f"config key {key} = {spec!r}: MIN must be below MAX")
-    if num < 2:
-        raise WorkflowError(f"config key {key} = {spec!r}: NUM must be at least 2")
+def validated(key: str, check, *args):
+    """``check(*args)``, with a library refusal turned into one line naming the config key."""
+    try:
+        return check(*args)
+    except LandscapeError as exc:
+        raise WorkflowError(f"config key {key}: {exc}") from None
+
+
+def train_recipe(model: str) -> dict:
+    """The shared recipe with this model's overrides applied (only this model's)."""
+    return {**config["train"], **config["train_overrides"].get(model, {})}
+
+
+def train_config(model: str) -> TrainConfig:
+    data = {"dataset": config["dataset"], "data_dir": config["data_dir"]}
+    return from_mapping(TrainConfig, {"model": model, **data, **train_recipe(model)})
+
+
+def check_training(cfg: dict) -> None:
+    for model in cfg["models"]:
+        key = f"train_overrides.{model}" if model in cfg["train_overrides"] else "train"
+        validated(key, lambda: train_config(model).validate())
+
+
+def check_sweeps(cfg: dict) -> None:
+    for key in ("surface.x", "surface.y", "curve.x"):
+        section, axis = key.split(".")
+        validated(key, parse_axis, cfg[section][axis], axis)
+    given = {"checkpoint": "-", "directions": "-", "x": cfg["surface"]["x"]}
+    validated("sweep", lambda: from_mapping(SurfaceConfig, {**given, **cfg["sweep"]}).validate())
+    validated(
+        "directions",
+        lambda: from_mapping(DirectionsConfig, {"checkpoint": "-", **cfg["directions"]}).validate(),
+    )
 
 
 def check_panels(panels: dict, models: list[str]) -> None:
@@ -71,18 +100,7 @@ def check_panels(panels: dict, models: list[str]) -> None:
             )
 
 
-def check_milestones(key: str, recipe: dict) -> None:
-    milestones = recipe.get("milestones")
-    if milestones is not None and milestones != sorted(set(milestones)):
-        raise WorkflowError(f"config key {key}.milestones = {milestones}: must be increasing")
-
-
-def check_range(key: str, settings: dict) -> None:
-    low, high = settings.get("vmin"), settings.get("vmax")
-    if low is not None and high is not None and not low < high:
-        raise WorkflowError(f"config key {key}.vmin = {low} must be below {key}.vmax = {high}")
-    if settings["log"] and low is not None and low <= 0:
-        raise WorkflowError(f"config key {key}.vmin = {low}: a log scale needs vmin > 0")
+VALUE_KEYS = ("vmin", "vmax", "vlevel", "zmax", "log")
 
 
 def check_plot(cfg: dict) -> None:
@@ -91,20 +109,17 @@ def check_plot(cfg: dict) -> None:
         raise WorkflowError(
             f"config key plot.surf_name = {cfg['plot']['surf_name']}: needs {split} in surface.splits"
         )
-    check_range("plot", cfg["plot"])
-    check_range("plot.curve", cfg["plot"]["curve"])
+    for key, section in (("plot", cfg["plot"]), ("plot.curve", cfg["plot"]["curve"])):
+        values = {k: v for k, v in section.items() if k in VALUE_KEYS}
+        validated(key, lambda: PlotOptions(**values).check())
 
 
 def check_config(cfg: dict) -> None:
     """Checks beyond the schema, each naming the config key; run before any job."""
-    check_grid("surface.x", cfg["surface"]["x"])
-    check_grid("surface.y", cfg["surface"]["y"])
-    check_grid("curve.x", cfg["curve"]["x"])
+    check_training(cfg)
+    check_sweeps(cfg)
     check_panels(cfg["panels"], cfg["models"])
     check_plot(cfg)
-    check_milestones("train", cfg["train"])
-    for model, recipe in cfg["train_overrides"].items():
-        check_milestones(f"train_overrides.{model}", recipe)
 
 
 check_config(config)
@@ -116,99 +131,53 @@ wildcard_constraints:
     nshards=r"\d+",
 
 
+# ---------------------------------------------------------------------- command lines
+
+
+def options(settings: dict, only=None) -> str:
+    """Command-line options for a config section: one flag per key, as the CLI names them."""
+    return " ".join(shlex.quote(word) for word in command_line(settings, only))
+
+
 # -------------------------------------------------------------------------------- data
 
 
 def dataset_files() -> list[str]:
     """The verified batch files of the configured data set (written by the `data` rule)."""
     folder = f"{config['data_dir']}/{DATA_FOLDERS[config['dataset']]}"
-    return [f"{folder}/{name}" for name in DATA_BATCHES]
-
-
-def data_root(files) -> str:
-    """data_dir, read off the data set's batch files (data_dir/<folder>/<batch>)."""
-    return os.path.dirname(os.path.dirname(files[0]))
-
-
-def data_root_of_output(wildcards, output) -> str:
-    return data_root(output)
-
-
-def data_root_of_input(wildcards, input) -> str:
-    return data_root(input.data)
+    return [f"{folder}/{name}" for name in (*TRAIN_FILES, *TEST_FILES)]
 
 
 def data_arguments() -> str:
-    return f"--dataset {config['dataset']} --data-dir {config['data_dir']}"
+    return options({"dataset": config["dataset"], "data_dir": config["data_dir"]})
 
 
 # ------------------------------------------------------------------------------- train
 
 
-def train_recipe(model: str) -> dict:
-    """The shared recipe with this model's overrides applied (only this model's)."""
-    return {**config["train"], **config["train_overrides"].get(model, {})}
-
-
 def train_arguments(wildcards) -> str:
     """`landscape train` options for one model; a rule param, so a change retrains it."""
-    r = train_recipe(wildcards.model)
-    args = [
-        f"--epochs {r['epochs']}",
-        f"--batch-size {r['batch_size']}",
-        f"--lr {r['lr']}",
-        f"--momentum {r['momentum']}",
-        "--nesterov" if r["nesterov"] else "--no-nesterov",
-        f"--weight-decay {r['weight_decay']}",
-        "--milestones " + " ".join(str(m) for m in r["milestones"]),
-        f"--gamma {r['gamma']}",
-        "--augment" if r["augment"] else "--no-augment",
-        f"--subset-rule {r['subset_rule']}",
-        f"--save-every {r['save_every']}",
-        f"--seed {r['seed']}",
-        f"--precision {r['precision']}",
-        "--compile" if r["compile"] else "--no-compile",
-    ]
-    if r["train_size"] is not None:
-        args.append(f"--train-size {r['train_size']}")
-    if r["test_size"] is not None:
-        args.append(f"--test-size {r['test_size']}")
-    return " ".join(args)
+    return options(train_recipe(wildcards.model))
 
 
 # --------------------------------------------------------------------- directions, sweeps
 
 
 def direction_arguments() -> str:
-    d = config["directions"]
-    return (
-        f"--axes 2 --dir-type {d['dir_type']} --norm {d['norm']} --ignore {d['ignore']}"
-        f" --seed {d['seed']}"
-    )
+    return f"--axes 2 {options(config['directions'])}"
 
 
 def sweep_arguments() -> str:
     """How each point is evaluated (data subset, batch size): shared by surfaces and curves."""
-    s = config["sweep"]
-    args = [f"--precision {s['precision']}", "--compile" if s["compile"] else "--no-compile"]
-    if s["batch_size"] is not None:
-        args.append(f"--batch-size {s['batch_size']}")
-    if s["subset"] is not None:
-        args.append(
-            f"--subset {s['subset']} --subset-rule {s['subset_rule']}"
-            f" --subset-seed {s['subset_seed']}"
-        )
-    return " ".join(args)
+    return options(config["sweep"])
 
 
 def surface_arguments() -> str:
-    s = config["surface"]
-    return f"--x={s['x']} --y={s['y']} --splits {' '.join(s['splits'])}"
+    return options(config["surface"], only=("x", "y", "splits"))
 
 
 def curve_arguments() -> str:
-    c = config["curve"]
-    return f"--x={c['x']} --splits {' '.join(c['splits'])}"
+    return options(config["curve"])
 
 
 def surface_shards(wildcards) -> list[str]:

@@ -6,8 +6,7 @@ rule data:
     output:
         dataset_files(),
     params:
-        dataset=config["dataset"],
-        data_dir=data_root_of_output,
+        data=data_arguments(),
     log:
         f"{LOGS}/data.log",
     benchmark:
@@ -16,8 +15,5 @@ rule data:
     resources:
         mem_mb=4000,
         runtime=60,
-    # The landscape CLI has no download-only command; this one line calls the library's loader.
     shell:
-        "python -c \"from landscape import data;"
-        " [data.load('{params.dataset}', split, '{params.data_dir}') for split in data.SPLITS]\""
-        " > {log} 2>&1"
+        "landscape data {params.data} > {log} 2>&1"

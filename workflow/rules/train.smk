@@ -13,8 +13,7 @@ rule train:
         checkpoint=CHECKPOINT,
         metrics=METRICS,
     params:
-        dataset=config["dataset"],
-        data_dir=data_root_of_input,
+        data=data_arguments(),
         recipe=train_arguments,
     log:
         f"{LOGS}/train/{{model}}.log",
@@ -26,6 +25,6 @@ rule train:
         mem_mb=8000,
         runtime=720,
     shell:
-        "landscape train --model {wildcards.model} --dataset {params.dataset} {params.recipe}"
-        " --data-dir {params.data_dir} --out $(dirname {output.checkpoint})"
+        "landscape train --model {wildcards.model} {params.data} {params.recipe}"
+        " --out $(dirname {output.checkpoint})"
         " --restart-if-changed --no-progress > {log} 2>&1"

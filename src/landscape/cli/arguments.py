@@ -107,6 +107,11 @@ def config_from_args(cls: type, args: argparse.Namespace, **extra: Any) -> Any:
     return cls(**{**values, **extra})
 
 
+def add_flag(parser: argparse.ArgumentParser, flag_name: str, help: str) -> None:
+    """An on/off switch that is off unless given (``store_true``), saying so in --help."""
+    parser.add_argument(flag_name, action="store_true", help=f"{help} (default: off)")
+
+
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar (default: only on a terminal)")

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Iterator
 
 from landscape.cli.arguments import (
-    add_progress_argument, add_settings, allow_negative_values, config_from_args,
+    add_flag, add_progress_argument, add_settings, allow_negative_values, config_from_args,
 )
 from landscape.configs import SurfaceConfig
 
@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "after a kill to resume.")
     p.add_argument("--out", required=True, help="surface file to write (.h5)")
     add_settings(p, SurfaceConfig)
-    p.add_argument("--restart", action="store_true",
-                   help="discard OUT.partial from an earlier run instead of resuming it")
+    add_flag(p, "--restart",
+             "discard OUT.partial from an earlier run instead of resuming it")
     add_progress_argument(p)
     allow_negative_values(p)
     p.set_defaults(func=run)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from landscape.cli.arguments import add_progress_argument, add_settings, config_from_args
+from landscape.cli.arguments import (
+    add_flag, add_progress_argument, add_settings, config_from_args,
+)
 from landscape.configs import TrainConfig
 
 
@@ -14,11 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "and metrics.csv. Rerun the same command after a kill to resume.")
     p.add_argument("--out", required=True, help="output folder for checkpoints and metrics.csv")
     add_settings(p, TrainConfig)
-    p.add_argument("--restart", action="store_true",
-                   help="discard a previous run's resume state in --out instead of continuing it")
-    p.add_argument("--restart-if-changed", action="store_true",
-                   help="resume a run of the same settings, start afresh if they changed "
-                   "(for workflows: a changed recipe reruns the job)")
+    add_flag(p, "--restart",
+             "discard a previous run's resume state in --out instead of continuing it")
+    add_flag(p, "--restart-if-changed",
+             "resume a run of the same settings, start afresh if they changed "
+             "(for workflows: a changed recipe reruns the job)")
     add_progress_argument(p)
     p.set_defaults(func=run)
 
