@@ -20,6 +20,7 @@ from landscape.configs import (
     BenchConfig, DataConfig, DirectionsConfig, SurfaceConfig, TrainConfig,
 )
 from landscape.errors import LandscapeError
+from landscape.plots.options import FigureOptions, PlotOptions
 from landscape.settings import command_line, from_mapping
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +34,8 @@ COMMANDS = {
     "directions": (DirectionsConfig, ["--checkpoint", "c.pt", "--out", "o.h5"]),
     "bench": (BenchConfig, ["--model", "resnet20", "--out", "o.json"]),
     "data": (DataConfig, []),
+    "plot": (FigureOptions, ["--surface", "s.h5", "--out-prefix", "p"]),
+    "panel": (PlotOptions, ["--surfaces", "s.h5", "--models", "m", "--out-prefix", "p"]),
 }
 # TrainConfig fields the workflow sets elsewhere: per model, top-level keys, or not at all
 # (the device is a job resource; the test-pass batch size does not change any number).
@@ -76,6 +79,17 @@ def test_workflow_train_options_round_trip_through_the_cli():
         parsed = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
         parsed["milestones"] = tuple(parsed["milestones"])
         assert parsed == values(expected), model
+
+
+def test_workflow_plot_options_round_trip():
+    plot = CONFIG["plot"]
+    keys = ("surf_name", "dpi", "vmin", "vmax", "vlevel", "zmax", "log")
+    args = parse("plot", *command_line(plot, only=keys))
+    for key in keys:
+        assert getattr(args, key) == plot[key], key
+    args = parse("plot", *command_line(plot["curve"]))
+    for key, value in plot["curve"].items():
+        assert getattr(args, key) == value, key
 
 
 def test_workflow_sweep_and_direction_options_round_trip():

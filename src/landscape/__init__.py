@@ -1,5 +1,11 @@
 """Loss-landscape visualization of neural nets (Li et al., NeurIPS 2018), reproducibly.
 
+For your own model and data::
+
+    import landscape
+    surface = landscape.loss_surface(model, (X, y))           # 21 x 21 points on [-1, 1]^2
+    landscape.plot(surface, kind="contour", out="contour.png")
+
 The library knows nothing of Snakemake: ``landscape.data`` loads CIFAR-10 or the offline
 synthetic set as uint8 tensors, ``landscape.models`` builds the paper's networks,
 ``landscape.train`` trains them, and later stages turn checkpoints into directions, surfaces
@@ -15,4 +21,23 @@ except PackageNotFoundError:  # running from a source tree without an install
 
 from landscape.errors import LandscapeError
 
-__all__ = ["LandscapeError", "__version__"]
+# The Python API, imported on first use: `import landscape` (and the CLI) stays torch-free.
+_LAZY = {
+    "loss_surface": "landscape.api",
+    "interpolate": "landscape.api",
+    "plot": "landscape.api",
+    "Surface": "landscape.surface_file",
+    "read_surface": "landscape.surface_file",
+    "Directions": "landscape.directions",
+    "random_directions": "landscape.directions",
+}
+
+__all__ = ["LandscapeError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'landscape' has no attribute {name!r}")

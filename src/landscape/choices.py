@@ -24,3 +24,8 @@ MODEL_NAMES = (
 DATA_FOLDERS = {"cifar10": "cifar-10-batches-py", "synthetic": "synthetic-batches-py"}
 TRAIN_FILES = tuple(f"data_batch_{k}" for k in range(1, 6))
 TEST_FILES = ("test_batch",)
+
+# Figure kinds: 1-D curves, and the 2-D kinds of a surface; figure file formats.
+KINDS_1D = ("1d",)
+KINDS_2D = ("contour", "contourf", "heatmap", "surface3d")
+FIGURE_FORMATS = ("pdf", "png", "svg")

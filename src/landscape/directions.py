@@ -112,14 +112,24 @@ def random_directions(
     ignore: str = "biasbn", seed: int = 0,
 ) -> Directions:
     """``axes`` random directions for ``model``; x is drawn first, so 1-D x equals 2-D x."""
+    directions = draw_directions([w for _, w in entries(model, dir_type)], axes=axes,
+                                 norm=norm, ignore=ignore, seed=seed)
+    directions.attrs["dir_type"] = dir_type
+    return directions
+
+
+def draw_directions(
+    weights: Sequence[torch.Tensor], *, axes: int = 2, norm: str = "filter",
+    ignore: str = "biasbn", seed: int = 0,
+) -> Directions:
+    """``axes`` random directions for the tensors ``weights`` (any selection of a model's)."""
     if axes not in (1, 2):
         raise LandscapeError(f"axes must be 1 or 2, got {axes}")
     if norm not in NORMS:
         raise LandscapeError(f"unknown normalization {norm!r}; valid: {', '.join(NORMS)}")
-    weights = [w for _, w in entries(model, dir_type)]
     gen = generator(seed)
     drawn = [random_direction(weights, gen, norm, ignore) for _ in range(axes)]
-    attrs = {"kind": "random", "axes": axes, "dir_type": dir_type, "norm": norm,
+    attrs = {"kind": "random", "axes": axes, "dir_type": "weights", "norm": norm,
              "ignore": ignore, "seed": seed, "landscape_version": __version__}
     return Directions(drawn[0], drawn[1] if axes == 2 else None, attrs)
 
@@ -271,7 +281,19 @@ def align(directions: Directions, model: nn.Module) -> Alignment:
             f"needs {needs}: made for another model?"
         )
     dir_type, named = match
+    return align_to(directions, named, dir_type)
+
+
+def align_to(directions: Directions, named: Sequence[tuple[str, torch.Tensor]],
+             dir_type: str = "weights") -> Alignment:
+    """Match direction tensors to the tensors ``named`` by order, checking count and shapes."""
+    source = directions.source or "(in memory)"
     for axis in directions.axes:
+        if len(axis) != len(named):
+            raise LandscapeError(
+                f"directions {source} have {len(axis)} tensors per axis but {len(named)} tensors"
+                " are to be moved"
+            )
         for i, ((name, t), d) in enumerate(zip(named, axis)):
             if tuple(d.shape) != tuple(t.shape):
                 raise LandscapeError(

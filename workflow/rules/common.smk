@@ -10,7 +10,7 @@ import shlex
 
 from snakemake.exceptions import WorkflowError
 
-from landscape.choices import DATA_FOLDERS, TEST_FILES, TRAIN_FILES
+from landscape.choices import DATA_FOLDERS, KINDS_1D, KINDS_2D, TEST_FILES, TRAIN_FILES
 from landscape.configs import DirectionsConfig, SurfaceConfig, TrainConfig
 from landscape.errors import LandscapeError
 from landscape.grid import parse_axis
@@ -33,7 +33,6 @@ FIGURE = f"{RUN}/figures/{{model}}_{{kind}}.{{ext}}"
 PANEL = f"{RUN}/figures/{{panel}}.{{ext}}"
 TABLE = f"{RUN}/tables/results.{{ext}}"
 
-PLOT_KINDS = ["contour", "contourf", "heatmap", "surface3d"]
 FIGURE_FORMATS = ["pdf", "png"]  # PDF for papers; PNG for the HTML report
 
 # Each job asks for one thread. The models are small, and on a CPU jobs side by side use the
@@ -90,7 +89,7 @@ def check_panels(panels: dict, models: list[str]) -> None:
         rows = panel["models"]
         if len({len(row) for row in rows}) != 1:
             raise WorkflowError(f"config key {key}: all rows must have the same number of models")
-        taken = {f"{m}_{kind}" for m in models for kind in PLOT_KINDS + ["1d"]}
+        taken = {f"{m}_{kind}" for m in models for kind in (*KINDS_2D, *KINDS_1D)}
         if name in taken:
             raise WorkflowError(f"config key panels.{name}: the name of a per-model figure")
         missing = sorted({m for row in rows for m in row} - set(models))
@@ -189,27 +188,14 @@ def surface_shards(wildcards) -> list[str]:
 # ------------------------------------------------------------------------------ figures
 
 
-def value_arguments(settings: dict) -> str:
-    """--vmin/--vmax/--vlevel/--zmax/--log from a figure section (null: the plot's default)."""
-    args = [
-        f"--{key} {settings[key]}"
-        for key in ("vmin", "vmax", "vlevel", "zmax")
-        if settings.get(key) is not None
-    ]
-    if settings["log"]:
-        args.append("--log")
-    return " ".join(args)
-
-
 def plot_style() -> str:
     """Settings of the 2-D figures and panels (a param: a change reruns only figures)."""
-    p = config["plot"]
-    return f"--surf-name {p['surf_name']} {value_arguments(p)} --dpi {p['dpi']}"
+    return options(config["plot"], only=("surf_name", "dpi", *VALUE_KEYS))
 
 
 def curve_style() -> str:
     """Settings of the 1-D figures."""
-    return f"{value_arguments(config['plot']['curve'])} --dpi {config['plot']['dpi']}"
+    return options({**config["plot"]["curve"], "dpi": config["plot"]["dpi"]})
 
 
 def surface_figures(ext: str) -> list:

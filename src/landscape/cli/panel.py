@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import math
 
-from landscape.cli.arguments import positive_int
-from landscape.cli.plot import add_value_arguments, plot_options
+from landscape.cli.arguments import config_from_args, positive_int
+from landscape.cli.plot import KINDS, add_figure_arguments
 from landscape.errors import LandscapeError
-from landscape.plots import KINDS, plot_panel
+from landscape.plots.options import FigureOptions, PlotOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", nargs="+", required=True, metavar="MODEL",
                    help="one title per surface, in the same order")
     p.add_argument("--metrics", nargs="+", default=None, metavar="CSV",
-                   help="one training metrics.csv per surface: adds the test error to titles")
+                   help="one training metrics.csv per surface: adds the test error to titles "
+                   "(default: titles without it)")
     p.add_argument("--rows", type=positive_int, default=None,
                    help="grid rows (default: enough for --cols, or 1)")
     p.add_argument("--cols", type=positive_int, default=None,
@@ -29,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-prefix", required=True, help="output path prefix; folders are created")
     p.add_argument("--kind", choices=KINDS, default="contour",
                    help="contour (Fig. 5), surface3d (Fig. 1), or any other kind (default: %(default)s)")
-    p.add_argument("--title", default=None, help="title above the whole panel")
-    add_value_arguments(p)
+    p.add_argument("--title", default=None, help="title above the whole panel (default: none)")
+    add_figure_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -49,10 +50,13 @@ def run(args: argparse.Namespace) -> None:
     if len(args.models) != len(args.surfaces):
         raise LandscapeError(f"{len(args.models)} --models but {len(args.surfaces)} --surfaces; "
                              "give one model name per surface")
+    from landscape.plots import plot_panel
+
     rows, cols = grid(len(args.surfaces), args.rows, args.cols)
+    fig = config_from_args(FigureOptions, args)
     written = plot_panel(args.surfaces, args.models, args.out_prefix, rows=rows, cols=cols,
-                         metrics=args.metrics, kind=args.kind, name=args.surf_name,
-                         opts=plot_options(args), formats=args.formats, dpi=args.dpi,
-                         title=args.title, xlabel=args.xlabel, ylabel=args.ylabel)
+                         metrics=args.metrics, kind=args.kind, name=fig.surf_name,
+                         opts=config_from_args(PlotOptions, args), formats=fig.formats,
+                         dpi=fig.dpi, title=args.title, xlabel=fig.xlabel, ylabel=fig.ylabel)
     for path in written:
         print(f"wrote {path}")

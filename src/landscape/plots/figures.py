@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from landscape.choices import KINDS_1D, KINDS_2D
 from landscape.errors import LandscapeError
 from landscape.plots.curves import check_curves, draw_curves
 from landscape.plots.maps import draw_contour, draw_contourf, draw_heatmap, draw_surface3d
@@ -23,8 +24,6 @@ from landscape.plots.output import check_formats, plot_style, save_figures
 from landscape.surface_file import Surface, read_surface
 from landscape.tables import check_labels, read_final_metrics
 
-KINDS_1D = ("1d",)
-KINDS_2D = ("contour", "contourf", "heatmap", "surface3d")
 KINDS = KINDS_1D + KINDS_2D
 FIGSIZE = {"1d": (6.0, 4.5), "surface3d": (6.0, 5.0)}  # inches; others (5.5, 4.5)
 PANEL_CELL = {"1d": (4.5, 3.5), "surface3d": (4.5, 4.0)}  # per axes; others (4.0, 3.5)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from landscape.choices import FIGURE_FORMATS
 from landscape.errors import LandscapeError
+from landscape.settings import setting
 
 MAX_LEVELS = 500
 # The paper's contour settings for losses (reference plot_2D.py defaults).
@@ -15,7 +17,13 @@ LOSS_RANGE = (0.1, 10.0, 0.5)
 PERCENT_RANGE = (0.0, 100.0, 5.0)
 
 
-@dataclass(frozen=True)
+VALUES = ("values (defaults: 0.1 / 10 / 0.5 for losses, 0 / 100 / 5 for accuracies and "
+          "errors)")
+OUTPUT = "output"
+BY_QUANTITY = "by quantity"
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlotOptions:
     """What the user may set; ``None`` means the default for the plotted quantity.
 
@@ -26,11 +34,16 @@ class PlotOptions:
     heights in 3-D with ticks labelled in loss units).
     """
 
-    vmin: float | None = None
-    vmax: float | None = None
-    vlevel: float | None = None
-    zmax: float | None = None
-    log: bool = False
+    vmin: float | None = setting(None, "lowest contour level and colour; 1-D: loss axis bottom",
+                                 group=VALUES, none=BY_QUANTITY)
+    vmax: float | None = setting(None, "contour levels stop below it; colour top; 1-D: loss "
+                                 "axis top", group=VALUES, none=BY_QUANTITY)
+    vlevel: float | None = setting(None, "spacing of contour levels", group=VALUES,
+                                   none=BY_QUANTITY)
+    zmax: float | None = setting(None, "clip the 3-D surface at this height", group=VALUES,
+                                 none="no clipping")
+    log: bool = setting(False, "logarithmic value scale (1-D loss axis, colours, levels, 3-D "
+                        "heights)", group=VALUES)
 
     def check(self) -> None:
         """Reject impossible settings before any file is read or drawn."""
@@ -46,6 +59,22 @@ class PlotOptions:
             raise LandscapeError(f"--log needs a positive --vmin, got {self.vmin}")
         if self.log and self.zmax is not None and self.zmax <= 0:
             raise LandscapeError(f"--log needs a positive --zmax, got {self.zmax}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FigureOptions:
+    """Which quantity a figure shows, how its axes are labelled, which files it becomes."""
+
+    surf_name: str = setting(
+        "train_loss", "dataset drawn in 2-D kinds: train_loss, test_loss, train_acc, test_acc, "
+        "derived train_err, test_err, eig_ratio, or any other dataset of the file")
+    xlabel: str | None = setting(None, "x axis label", group=OUTPUT,
+                                 none="the file's xlabel attribute, else x")
+    ylabel: str | None = setting(None, "y axis label", group=OUTPUT,
+                                 none="the file's ylabel attribute, else y")
+    formats: tuple[str, ...] = setting(("pdf", "png"), "file formats", choices=FIGURE_FORMATS,
+                                       group=OUTPUT, nargs="+")
+    dpi: int = setting(150, "PNG resolution", minimum=1, group=OUTPUT)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ import matplotlib.style
 from matplotlib.figure import Figure
 
 from landscape.atomic import atomic_outputs
+from landscape.choices import FIGURE_FORMATS
 from landscape.errors import LandscapeError
 
-FORMATS = ("pdf", "png", "svg")
+FORMATS = FIGURE_FORMATS
 OVERRIDES = {
     "svg.hashsalt": "landscape",  # SVG element ids otherwise come from a random salt
     "font.family": "DejaVu Sans",  # shipped with matplotlib: same glyphs on every machine

@@ -1,0 +1,335 @@
+"""The Python API: loss surfaces, interpolations and their figures for any model and data.
+
+>>> import landscape                                              # doctest: +SKIP
+>>> surface = landscape.loss_surface(model, (X, y))               # 21 x 21 on [-1, 1]^2
+>>> landscape.plot(surface, kind="contour", out="contour.png")
+>>> curve = landscape.interpolate(model_a, model_b, (X, y))      # the paper's Fig. 2
+>>> landscape.plot(curve, out="interpolation.png")
+
+The same machinery as the ``landscape`` command: filter-normalized directions
+(``landscape.directions``), the sweep loop (``landscape.surface``), the fast evaluator
+(``landscape.engine``) where it applies, the plain loop (``landscape.evaluate``) otherwise,
+and the figures of ``landscape.plots``. Nothing is written unless ``out=`` is given.
+
+The model is evaluated in eval mode (the paper's choice: BatchNorm uses its running
+statistics); its mode, weights, device and dtype are as before when the call returns, also
+after an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from landscape import __version__
+from landscape.choices import IGNORES, NORMS
+from landscape.data import ImageSet
+from landscape.directions import (
+    Directions, align_to, draw_directions, entries, target_direction,
+)
+from landscape.engine import make_evaluator
+from landscape.errors import LandscapeError
+from landscape.evaluate import LossFn, evaluate, floating_dtype, model_device
+from landscape.grid import Grid, Shard
+from landscape.plots import PlotOptions, plot_style, save_figures, surface_figure
+from landscape.surface import Evaluator, run_sweep, sweep_attrs
+from landscape.surface_file import Surface, read_surface, write_surface
+
+log = logging.getLogger(__name__)
+
+Data = (ImageSet | tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch.Tensor]]
+        | Mapping[str, Any])
+PLAIN_BATCH = 1024
+LEVELS = 20  # contour levels of a plot without a value range
+
+
+def loss_surface(
+    model: nn.Module,
+    data: Data,
+    x: str = "-1:1:21",
+    y: str | None = "-1:1:21",
+    *,
+    directions: Directions | Sequence[Any] | None = None,
+    loss_fn: LossFn | None = None,
+    seed: int = 0,
+    norm: str = "filter",
+    ignore: str = "biasbn",
+    params: Sequence[nn.Parameter | str] | None = None,
+    device: str | torch.device | None = None,
+    precision: str | None = None,
+    batch_size: int | None = None,
+    out: str | Path | None = None,
+    progress: bool | None = None,
+) -> Surface:
+    """Loss (and accuracy) of ``model`` at ``theta + a*dx + b*dy`` for every grid point.
+
+    - ``data``: an ``(inputs, targets)`` pair of tensors, an ``ImageSet``, any iterable of
+      ``(inputs, targets)`` batches (a ``DataLoader``), or a dict of those by split name
+      (``{"train": ..., "test": ...}``; one split is called ``train``). uint8 images are
+      normalized with CIFAR-10's constants; other inputs go to the model as they are.
+    - ``x``, ``y``: grids as ``"min:max:num"``; ``y=None`` gives a 1-D curve along ``x``.
+    - ``directions``: ``None`` draws the paper's filter-normalized pair (``seed``, ``norm``,
+      ``ignore``); else a ``Directions`` or a pair ``(dx, dy)`` (for a curve ``(dx,)``) of
+      lists of tensors shaped like the moved parameters.
+    - ``params``: the parameters (or their names) to move; default every parameter of
+      ``model``, also those that do not require grad.
+    - ``loss_fn(outputs, targets)``: a batch's mean loss (default cross-entropy); accuracy
+      is reported when the targets are class indices.
+    - ``precision``: ``None`` evaluates in the model's own dtype; ``"auto"``, ``"bf16"`` or
+      ``"tf32"`` let the engine trade exactness within 1e-3 for speed (float32 models).
+    - ``out``: also write the surface as HDF5 in the reference layout.
+
+    Returns a ``Surface``: ``x``, ``y`` (coordinates), ``loss`` of shape ``(len(y), len(x))``
+    with ``loss[j, i] = L(x_i, y_j)`` (``(len(x),)`` in 1-D), ``accuracy`` (or None),
+    ``values`` per split, ``attrs`` (provenance).
+    """
+    grid = Grid.parse(x, y)
+    _check_choice("norm", norm, NORMS)
+    _check_choice("ignore", ignore, IGNORES)
+    def moved() -> list[tuple[str, torch.Tensor]]:
+        return _moved(model, params)
+
+    if directions is None:
+        directions = draw_directions([t for _, t in moved()], axes=grid.ndim, norm=norm,
+                                     ignore=ignore, seed=seed)
+    attrs = {"model_class": type(model).__name__, "moved_tensors": len(moved()),
+             "loss_fn": _name(loss_fn)}
+    if isinstance(directions, Directions) and directions.attrs.get("kind") == "random":
+        attrs.update(norm=directions.attrs.get("norm"), ignore=directions.attrs.get("ignore"),
+                     seed=directions.attrs.get("seed"))
+    return _sweep(model, data, grid, _as_directions(directions), moved, "weights",
+                  loss_fn=loss_fn, device=device, precision=precision, batch_size=batch_size,
+                  out=out, progress=progress, attrs=attrs)
+
+
+def interpolate(
+    model_a: nn.Module,
+    model_b: nn.Module,
+    data: Data,
+    alpha: str = "-0.5:1.5:41",
+    *,
+    loss_fn: LossFn | None = None,
+    device: str | torch.device | None = None,
+    precision: str | None = None,
+    batch_size: int | None = None,
+    out: str | Path | None = None,
+    progress: bool | None = None,
+) -> Surface:
+    """Loss along ``theta_a + alpha (theta_b - theta_a)``: the paper's 1-D interpolation (Fig. 2).
+
+    Every state entry moves (``states`` directions): BatchNorm running statistics are
+    interpolated too, so alpha = 0 is ``model_a`` and alpha = 1 is ``model_b`` exactly.
+    ``model_a`` is moved and restored; ``model_b`` is only read.
+    """
+    grid = Grid.parse(alpha)
+    direction = target_direction(model_a, model_b, "states")
+    attrs = {"model_class": type(model_a).__name__, "kind": "interpolation", "xlabel": "alpha",
+             "loss_fn": _name(loss_fn)}
+    return _sweep(model_a, data, grid, direction, lambda: entries(model_a, "states"), "states",
+                  loss_fn=loss_fn,
+                  device=device, precision=precision, batch_size=batch_size, out=out,
+                  progress=progress, attrs=attrs)
+
+
+def plot(surface: Surface | str | Path, kind: str | None = None, out: str | Path | None = None,
+         *, quantity: str | None = None, title: str | None = None, dpi: int = 150,
+         **options: Any) -> Figure:
+    """A figure of ``surface`` (a ``Surface`` or a surface file); saved to ``out`` if given.
+
+    ``kind``: ``contour``, ``contourf``, ``heatmap``, ``surface3d`` (2-D, default contour) or
+    ``1d`` (the default for curves: loss left, accuracy right). ``quantity``: which dataset
+    (default: the first split's loss). ``options``: ``vmin``, ``vmax``, ``vlevel``, ``zmax``,
+    ``log`` (``landscape.plots.PlotOptions``); without a value range, 2-D kinds span the
+    data's finite range in 20 levels. The output format follows ``out``'s suffix.
+    """
+    if not isinstance(surface, Surface):
+        surface = read_surface(surface)
+    kind = kind or ("1d" if surface.ndim == 1 else "contour")
+    name = quantity or f"{surface._first_split()}_loss"
+    opts = PlotOptions(**options)
+    opts.check()
+    if kind != "1d" and opts.vmin is None and opts.vmax is None and opts.vlevel is None:
+        opts = _data_range(surface.get(name), opts)
+    with plot_style():
+        fig = surface_figure(surface, kind, name, opts, title)
+        if out is not None:
+            out = Path(out)
+            save_figures([(fig, out)], dpi)
+    return fig
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+
+def _sweep(model: nn.Module, data: Data, grid: Grid, directions: Directions,
+           moved: Callable[[], list[tuple[str, torch.Tensor]]], dir_type: str, *,
+           loss_fn: LossFn | None, device: str | torch.device | None, precision: str | None,
+           batch_size: int | None, out: str | Path | None, progress: bool | None,
+           attrs: dict[str, Any]) -> Surface:
+    """Sweep ``grid`` moving the tensors ``moved()`` returns (read after the model moved)."""
+    splits = _splits(data)
+    if directions.ndim < grid.ndim:
+        raise LandscapeError("a 2-D grid needs two directions (dx, dy); got one")
+    align_to(directions, moved(), dir_type)  # refuse a mismatch before moving anything
+    target = torch.device(device) if device is not None else model_device(model)
+    with _restored(model, target):
+        alignment = align_to(directions, moved(), dir_type)
+        alignment.axes = alignment.axes[: grid.ndim]
+        evaluators, how = _evaluators(model, splits, target, loss_fn, precision, batch_size)
+        attrs = sweep_attrs({**attrs, **how, "device": target.type}, list(splits), dir_type,
+                            how["engine_precision"], grid, Shard(0, 1))
+        result = run_sweep(model, alignment, grid, evaluators, None, shard=Shard(0, 1),
+                           attrs=attrs, start=None, progress=progress)
+    surface = result.surface
+    for split in splits:  # no accuracy where the targets are not class indices
+        if np.isnan(surface.values[f"{split}_acc"]).all():
+            del surface.values[f"{split}_acc"]
+    if out is not None:
+        surface.path = write_surface(out, surface, keep_mask=False)
+    return surface
+
+
+@contextlib.contextmanager
+def _restored(model: nn.Module, device: torch.device) -> Iterator[None]:
+    """Run the block with ``model`` on ``device``; its mode and device come back afterwards.
+
+    The weights are restored by the sweep itself (``Mover.restore``), bit for bit.
+    """
+    was_training, home = model.training, model_device(model)
+    model.to(device)
+    try:
+        yield
+    finally:
+        model.to(home)
+        model.train(was_training)
+
+
+def _evaluators(model: nn.Module, splits: Mapping[str, Any], device: torch.device,
+                loss_fn: LossFn | None, precision: str | None, batch_size: int | None
+                ) -> tuple[dict[str, Evaluator], dict[str, Any]]:
+    """One evaluator per split: the engine where it applies, else the plain loop (logged)."""
+    wanted = precision or ("fp32" if floating_dtype(model) == torch.float32 else "auto")
+    evaluators, how = {}, {}
+    for split, data in splits.items():
+        resident, reason = _resident(data, device)
+        evaluator = None
+        if resident is not None:
+            try:
+                evaluator = make_evaluator(model, resident, precision=wanted,
+                                           batch_size=batch_size, loss_fn=loss_fn)
+            except LandscapeError as exc:
+                if precision is not None:
+                    raise
+                reason = str(exc)
+        if evaluator is None:
+            log.info("landscape: %s split: %s; evaluating with the plain loop", split, reason)
+            plain = data if resident is None else resident
+            evaluator = _plain(model, plain, batch_size or PLAIN_BATCH, loss_fn)
+            how = how or {"engine_precision": str(floating_dtype(model)).removeprefix("torch."),
+                          "engine": "plain"}
+        else:
+            if evaluator.fold_error:
+                log.info("landscape: BatchNorm layers not folded (%s)", evaluator.fold_error)
+            how = how or {f"engine_{k}": v for k, v in evaluator.describe().items()}
+        evaluators[split] = evaluator
+    return evaluators, how
+
+
+def _plain(model: nn.Module, data: Any, batch_size: int, loss_fn: LossFn | None) -> Evaluator:
+    return lambda: evaluate(model, data, batch_size, loss_fn=loss_fn)
+
+
+def _resident(data: Any, device: torch.device) -> tuple[ImageSet | None, str]:
+    """``data`` as an ``ImageSet`` on ``device`` when it is tensors that fit there."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(
+            isinstance(t, torch.Tensor) for t in data):
+        data = ImageSet(data[0], data[1])
+    if not isinstance(data, ImageSet):
+        return None, "data given as batches (pass (inputs, targets) tensors for the fast engine)"
+    if len(data.images) != len(data.labels):
+        raise LandscapeError(
+            f"inputs hold {len(data.images)} samples but targets {len(data.labels)}"
+        )
+    if device.type == "cuda":
+        need = data.images.nbytes + data.labels.nbytes
+        free, _ = torch.cuda.mem_get_info(device)
+        if need > free // 2:
+            return None, (f"the data ({need / 2**20:.0f} MB) does not fit on {device} "
+                          f"({free / 2**20:.0f} MB free)")
+    return data.to(device), ""
+
+
+def _splits(data: Data) -> dict[str, Any]:
+    if isinstance(data, Mapping):
+        if not data:
+            raise LandscapeError("no data: the dict of splits is empty")
+        bad = [k for k in data if not (isinstance(k, str) and k.isidentifier())]
+        if bad:
+            raise LandscapeError(f"split names must be identifiers, got {bad[0]!r}")
+        return dict(data)
+    return {"train": data}
+
+
+def _moved(model: nn.Module, params: Sequence[nn.Parameter | str] | None
+           ) -> list[tuple[str, torch.Tensor]]:
+    """(name, tensor) of the parameters a direction moves, in model order."""
+    named = [(name, p.detach()) for name, p in model.named_parameters()]
+    if params is None:
+        return named
+    by_name = dict(named)
+    ids = {id(p): name for name, p in model.named_parameters()}
+    wanted = []
+    for p in params:
+        name = p if isinstance(p, str) else ids.get(id(p))
+        if name not in by_name:
+            raise LandscapeError(f"params: {p if isinstance(p, str) else 'a tensor'} is not a "
+                                 "parameter of the model")
+        wanted.append(name)
+    return [(name, t) for name, t in named if name in set(wanted)]
+
+
+def _as_directions(directions: Directions | Sequence[Any]) -> Directions:
+    if isinstance(directions, Directions):
+        return directions
+    axes = list(directions)
+    if axes and isinstance(axes[0], torch.Tensor):  # one direction given as a list of tensors
+        axes = [axes]
+    if not 1 <= len(axes) <= 2:
+        raise LandscapeError(f"directions: give (dx,) or (dx, dy), got {len(axes)} directions")
+    tensors = [[torch.as_tensor(t).detach() for t in axis] for axis in axes]
+    return Directions(tensors[0], tensors[1] if len(tensors) == 2 else None,
+                      {"kind": "given", "landscape_version": __version__})
+
+
+def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise LandscapeError(f"{name} {value!r} is not one of: {', '.join(choices)}")
+
+
+def _name(loss_fn: LossFn | None) -> str:
+    if loss_fn is None:
+        return "cross_entropy"
+    return getattr(loss_fn, "__qualname__", None) or type(loss_fn).__name__
+
+
+def _data_range(values: np.ndarray, opts: PlotOptions) -> PlotOptions:
+    """Options whose levels span the finite values in 20 steps, for data of any scale."""
+    finite = values[np.isfinite(values)]
+    if opts.log:
+        finite = finite[finite > 0]
+    if finite.size == 0:
+        return opts
+    lo, hi = float(finite.min()), float(finite.max())
+    if not hi > lo:
+        hi = lo + (abs(lo) or 1.0) * 1e-3
+    step = (hi - lo) / LEVELS
+    return replace(opts, vmin=lo, vmax=hi + step * 1e-6, vlevel=step)
