@@ -1,13 +1,16 @@
-"""Shared fixtures: the synthetic data set, generated once, and one small trained model."""
+"""Shared fixtures: the synthetic data set, generated once, one small trained model, and the
+check every bad-input test makes of the command line (exit status 2, one line, named)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 
 from landscape import data
+from landscape.cli import main
 from landscape.train import TrainConfig, train
 
 
@@ -37,3 +40,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def cli_error(capsys) -> Callable[..., str]:
+    """``cli_error(*argv)``: run ``landscape *argv`` in-process; it must exit with status 2 and
+    print exactly one line, ``landscape <command>: error: ...``, which is returned."""
+
+    def run(*argv: str) -> str:
+        capsys.readouterr()  # what earlier calls printed
+        code = main([str(a) for a in argv])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2, (argv, code, err)
+        assert len(err) == 1 and err[0].startswith(f"landscape {argv[0]}: error: "), err
+        return err[0]
+
+    return run

@@ -70,7 +70,7 @@ def test_corrupted_batch_file_is_named(tmp_path):
 def test_unparsable_batch_file_is_named(tmp_path):
     bad = tmp_path / "data_batch_1"
     bad.write_bytes(b"\x80\x04garbage")
-    with pytest.raises(LandscapeError, match="cannot parse CIFAR batch file .*data_batch_1"):
+    with pytest.raises(LandscapeError, match=r"cannot parse CIFAR batch file .*data_batch_1"):
         data.read_batches([bad])
 
 

@@ -144,7 +144,7 @@ def test_wrong_count_or_shape_names_the_file(tmp_path, model):
         align(read_directions(path), model)
     with h5py.File(path, "w") as fh:
         fh.create_dataset("xdirection/1", data=np.zeros(2, np.float32))
-    with pytest.raises(LandscapeError, match="'0'..'N-1'"):
+    with pytest.raises(LandscapeError, match=r"'0'\.\.'N-1'"):
         read_directions(path)
     with pytest.raises(LandscapeError, match="does not exist"):
         read_directions(tmp_path / "missing.h5")

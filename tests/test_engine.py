@@ -317,9 +317,9 @@ def test_compiled_training_step_matches_eager():
 
 
 def _config(data_dir, **overrides) -> TrainConfig:
-    settings = dict(model="resnet20", dataset="synthetic", data_dir=str(data_dir), epochs=2,
-                    train_size=64, test_size=32, milestones=(1,), save_every=1, seed=5,
-                    batch_size=32, device="cpu")
+    settings = {"model": "resnet20", "dataset": "synthetic", "data_dir": str(data_dir),
+                "epochs": 2, "train_size": 64, "test_size": 32, "milestones": (1,),
+                "save_every": 1, "seed": 5, "batch_size": 32, "device": "cpu"}
     settings.update(overrides)
     return TrainConfig(**settings)
 

@@ -70,7 +70,6 @@ def test_merged_shards_equal_one_job(shards, tmp_path):
 
 
 def test_many_shards_including_empty_ones(setup, shards, tmp_path):
-    one, _ = shards
     grid1 = Grid.parse("-1:1:3")
     parts = [run(setup, tmp_path / f"p{i}.h5", Shard(i, 5), grid=grid1) for i in range(5)]
     assert read_surface(parts[4]).computed.sum() == 0  # 3 points, 5 shards

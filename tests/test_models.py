@@ -124,7 +124,7 @@ def test_seed_fixes_initialization_without_touching_global_rng():
 
 
 def test_unknown_model_lists_valid_names():
-    with pytest.raises(LandscapeError, match="unknown model 'resnet21'.*resnet20.*vgg9"):
+    with pytest.raises(LandscapeError, match=r"unknown model 'resnet21'.*resnet20.*vgg9"):
         get_model("resnet21")
 
 
@@ -163,7 +163,7 @@ def test_checkpoint_for_another_architecture_is_refused(tmp_path):
 def test_unreadable_checkpoint_is_named(tmp_path):
     path = tmp_path / "broken.pt"
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(LandscapeError, match="broken.pt cannot be read"):
+    with pytest.raises(LandscapeError, match=r"broken\.pt cannot be read"):
         load_model(path, arch="resnet20")
-    with pytest.raises(LandscapeError, match="missing.pt does not exist"):
+    with pytest.raises(LandscapeError, match=r"missing\.pt does not exist"):
         load_model(tmp_path / "missing.pt")

@@ -167,5 +167,5 @@ def test_validators_name_the_setting(cls, changes, message):
 
 
 def test_from_mapping_refuses_unknown_names():
-    with pytest.raises(LandscapeError, match="train: unknown setting.*epoch\\b"):
+    with pytest.raises(LandscapeError, match=r"train: unknown setting.*epoch\b"):
         from_mapping(TrainConfig, {"model": "resnet20", "epoch": 3}, "train")

@@ -124,7 +124,7 @@ def test_states_directions_move_batchnorm_statistics(images, tmp_path):
         moved = {k: (v + a * d if v.is_floating_point() else v)
                  for (k, v), d in zip(base.items(), dirs.x)}
         model.load_state_dict(moved)
-        loss, acc = evaluate(model, images, 32)
+        loss, _ = evaluate(model, images, 32)
         np.testing.assert_allclose(surf.values["train_loss"][i], loss, rtol=1e-6)
     assert surf.attrs["dir_type"] == "states"
     assert surf.values["train_loss"][0] != surf.values["train_loss"][2]
@@ -137,8 +137,8 @@ def test_reference_direction_file_is_used(files, data_dir, tmp_path):
         for group in ("xdirection", "ydirection"):
             for name, ds in src[group].items():
                 dst.create_dataset(f"{group}/{name}", data=ds[()])
-    common = dict(checkpoint=str(ckpt), x="-1:1:2", y="-1:1:2", dataset="synthetic",
-                  data_dir=str(data_dir), subset=8, device="cpu")
+    common = {"checkpoint": str(ckpt), "x": "-1:1:2", "y": "-1:1:2", "dataset": "synthetic",
+              "data_dir": str(data_dir), "subset": 8, "device": "cpu"}
     a = read_surface(compute_surface(SurfaceConfig(directions=str(ours), **common),
                                      tmp_path / "a.h5", progress=False).path)
     b = read_surface(compute_surface(SurfaceConfig(directions=str(ref), **common),
@@ -265,10 +265,10 @@ def test_cli_directions_shards_merge_equal_one_job(files, data_dir, tmp_path):
     common = ["surface", "--checkpoint", str(ckpt), "--directions", str(dirs), "--x", "-1:1:3",
               "--y", "-0.5:0.5:2", "--dataset", "synthetic", "--data-dir", str(data_dir),
               "--subset", "8", "--splits", "train", "test", "--device", "cpu", "--no-progress"]
-    assert main(common + ["--out", str(tmp_path / "one.h5")]) == 0
+    assert main([*common, "--out", str(tmp_path / "one.h5")]) == 0
     shards = [tmp_path / f"s{i}.h5" for i in range(4)]
     for i, path in enumerate(shards):
-        assert main(common + ["--out", str(path), "--shard", f"{i}/4"]) == 0
+        assert main([*common, "--out", str(path), "--shard", f"{i}/4"]) == 0
     assert main(["merge", *map(str, shards), "--out", str(tmp_path / "merged.h5")]) == 0
     one, merged = read_surface(tmp_path / "one.h5"), read_surface(tmp_path / "merged.h5")
     assert sorted(one.values) == ["test_acc", "test_loss", "train_acc", "train_loss"]
@@ -280,15 +280,9 @@ def test_cli_directions_shards_merge_equal_one_job(files, data_dir, tmp_path):
     assert read_directions(target).ndim == 1
 
 
-def _one_error_line(capsys, command: str) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"landscape {command}: error:"), err
-    return err[0]
-
-
 @pytest.mark.parametrize("case", ["unknown checkpoint", "reversed grid", "letters grid",
                                   "wrong tensor count", "missing ydirection"])
-def test_cli_surface_bad_input(case, files, data_dir, tmp_path, capsys):
+def test_cli_surface_bad_input(case, files, data_dir, tmp_path, cli_error):
     ckpt, dirs = files
     one_axis = tmp_path / "x_only.h5"
     with h5py.File(dirs) as src, h5py.File(one_axis, "w") as dst:
@@ -310,17 +304,15 @@ def test_cli_surface_bad_input(case, files, data_dir, tmp_path, capsys):
     out = tmp_path / "out" / "s.h5"
     argv = ["surface", *[t for kv in args.items() for t in kv], "--out", str(out),
             "--dataset", "synthetic", "--data-dir", str(data_dir), "--device", "cpu"]
-    assert main(argv) == 2
-    assert message in _one_error_line(capsys, "surface")
+    assert message in cli_error(*argv)
     assert not out.parent.exists()  # nothing written, not even a folder
 
 
-def test_cli_directions_bad_input(files, tmp_path, capsys):
+def test_cli_directions_bad_input(files, tmp_path, cli_error):
     ckpt, _ = files
     out = tmp_path / "d.h5"
-    assert main(["directions", "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(out)]) == 2
-    assert "nope.pt does not exist" in _one_error_line(capsys, "directions")
-    assert main(["directions", "--checkpoint", str(ckpt), "--target", str(ckpt), "--norm",
-                 "filter", "--out", str(out)]) == 2
-    assert "--norm do not apply with --target" in _one_error_line(capsys, "directions")
+    assert "nope.pt does not exist" in cli_error(
+        "directions", "--checkpoint", tmp_path / "nope.pt", "--out", out)
+    assert "--norm do not apply with --target" in cli_error(
+        "directions", "--checkpoint", ckpt, "--target", ckpt, "--norm", "filter", "--out", out)
     assert not out.exists() and list(tmp_path.iterdir()) == []

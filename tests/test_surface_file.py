@@ -84,7 +84,7 @@ def test_loss_of_the_first_split_and_no_accuracy(tmp_path):
     hessian = raw(tmp_path / "h.h5", xcoordinates=np.linspace(0, 1, 4), max_eig=np.ones(4))
     with pytest.raises(LandscapeError,
                        match=r"h\.h5 has no dataset 'train_loss' \(present: max_eig\)"):
-        read_surface(hessian).loss
+        _ = read_surface(hessian).loss
 
 
 def test_labels_and_model_name(tmp_path):

@@ -11,9 +11,9 @@ from landscape.train import TrainConfig, checkpoint_epochs, lr_at, train
 
 
 def small_config(data_dir, **overrides) -> TrainConfig:
-    settings = dict(model="resnet20", dataset="synthetic", data_dir=str(data_dir), epochs=3,
-                    train_size=256, test_size=128, milestones=(2,), save_every=2, seed=7,
-                    batch_size=64, device="cpu")
+    settings = {"model": "resnet20", "dataset": "synthetic", "data_dir": str(data_dir),
+                "epochs": 3, "train_size": 256, "test_size": 128, "milestones": (2,),
+                "save_every": 2, "seed": 7, "batch_size": 64, "device": "cpu"}
     settings.update(overrides)
     return TrainConfig(**settings)
 

@@ -106,7 +106,7 @@ def smoke_run(workdir: Path, data_dir: Path) -> tuple[Path, float]:
 def smoke(tmp_path_factory, data_dir) -> tuple[Path, Path]:
     """(working directory, data.yaml) of one finished smoke run."""
     workdir = tmp_path_factory.mktemp("smoke_a")
-    run, seconds = smoke_run(workdir, data_dir)
+    _, seconds = smoke_run(workdir, data_dir)
     print(f"smoke preset: {seconds:.0f} s on {os.cpu_count()} cores")
     return workdir, workdir / "data.yaml"
 

@@ -148,7 +148,7 @@ def command_line(values: Mapping[str, Any], only: Iterable[str] | None = None) -
     keep = None if only is None else set(only)
     words: list[str] = []
     for name, value in values.items():
-        if keep is not None and name not in keep or value is None:
+        if (keep is not None and name not in keep) or value is None:
             continue
         option = flag(name)
         if isinstance(value, bool):

@@ -17,7 +17,6 @@ from landscape.grid import parse_axis
 from landscape.plots.options import PlotOptions
 from landscape.settings import command_line, from_mapping
 
-
 RUN = f"results/{config['run_name']}"
 LOGS = f"{RUN}/logs"
 BENCHMARKS = f"{RUN}/benchmarks"
@@ -94,9 +93,7 @@ def check_panels(panels: dict, models: list[str]) -> None:
             raise WorkflowError(f"config key panels.{name}: the name of a per-model figure")
         missing = sorted({m for row in rows for m in row} - set(models))
         if missing:
-            raise WorkflowError(
-                f"config key {key}: {', '.join(missing)} not in config key models"
-            )
+            raise WorkflowError(f"config key {key}: {', '.join(missing)} not in config key models")
 
 
 VALUE_KEYS = ("vmin", "vmax", "vlevel", "zmax", "log")
@@ -122,6 +119,7 @@ def check_config(cfg: dict) -> None:
 
 
 check_config(config)
+
 
 wildcard_constraints:
     model="|".join(re.escape(m) for m in config["models"]),

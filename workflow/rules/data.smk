@@ -5,8 +5,6 @@
 rule data:
     output:
         dataset_files(),
-    params:
-        data=data_arguments(),
     log:
         f"{LOGS}/data.log",
     benchmark:
@@ -15,5 +13,7 @@ rule data:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        data=data_arguments(),
     shell:
         "landscape data {params.data} > {log} 2>&1"

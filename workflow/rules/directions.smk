@@ -6,8 +6,6 @@ rule directions:
         checkpoint=CHECKPOINT,
     output:
         DIRECTIONS,
-    params:
-        spec=direction_arguments(),
     log:
         f"{LOGS}/directions/{{model}}.log",
     benchmark:
@@ -16,6 +14,8 @@ rule directions:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        spec=direction_arguments(),
     shell:
         "landscape directions --checkpoint {input.checkpoint} {params.spec} --out {output}"
         " > {log} 2>&1"

@@ -8,10 +8,6 @@ rule plot_surface:
     output:
         surface_figures("pdf"),
         surface_figures("png"),
-    params:
-        kinds=" ".join(config["plot"]["kinds"]),
-        style=plot_style(),
-        prefix=f"{RUN}/figures/{{model}}",
     log:
         f"{LOGS}/plot_surface/{{model}}.log",
     benchmark:
@@ -20,6 +16,10 @@ rule plot_surface:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        kinds=" ".join(config["plot"]["kinds"]),
+        style=plot_style(),
+        prefix=f"{RUN}/figures/{{model}}",
     shell:
         "landscape plot --surface {input} --out-prefix {params.prefix} --kinds {params.kinds}"
         " {params.style} --formats pdf png > {log} 2>&1"
@@ -36,9 +36,6 @@ rule plot_curve:
             category="1-D curves",
             labels={"model": "{model}", "figure": "1d"},
         ),
-    params:
-        style=curve_style(),
-        prefix=f"{RUN}/figures/{{model}}",
     log:
         f"{LOGS}/plot_curve/{{model}}.log",
     benchmark:
@@ -47,6 +44,9 @@ rule plot_curve:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        style=curve_style(),
+        prefix=f"{RUN}/figures/{{model}}",
     shell:
         "landscape plot --surface {input} --out-prefix {params.prefix} --kinds 1d"
         " {params.style} --formats pdf png > {log} 2>&1"
@@ -64,9 +64,6 @@ rule panel:
             category="Panels",
             labels={"figure": "{panel}"},
         ),
-    params:
-        layout=panel_arguments,
-        prefix=f"{RUN}/figures/{{panel}}",
     log:
         f"{LOGS}/panel/{{panel}}.log",
     benchmark:
@@ -75,6 +72,9 @@ rule panel:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        layout=panel_arguments,
+        prefix=f"{RUN}/figures/{{panel}}",
     shell:
         "landscape panel --surfaces {input.surfaces} --metrics {input.metrics}"
         " {params.layout} --out-prefix {params.prefix} --formats pdf png > {log} 2>&1"

@@ -9,10 +9,6 @@ rule surface_shard:
         data=ancient(dataset_files()),
     output:
         SHARD,
-    params:
-        grid=surface_arguments(),
-        sweep=sweep_arguments(),
-        data=data_arguments(),
     log:
         f"{LOGS}/surface_shard/{{model}}_{{shard}}-of-{{nshards}}.log",
     benchmark:
@@ -22,6 +18,10 @@ rule surface_shard:
         gpu=1,
         mem_mb=8000,
         runtime=240,
+    params:
+        grid=surface_arguments(),
+        sweep=sweep_arguments(),
+        data=data_arguments(),
     shell:
         "landscape surface --checkpoint {input.checkpoint} --directions {input.directions}"
         " {params.grid} --shard {wildcards.shard}/{wildcards.nshards} {params.data}"
@@ -52,10 +52,6 @@ rule surface_curve:
         data=ancient(dataset_files()),
     output:
         CURVE,
-    params:
-        grid=curve_arguments(),
-        sweep=sweep_arguments(),
-        data=data_arguments(),
     log:
         f"{LOGS}/surface_curve/{{model}}.log",
     benchmark:
@@ -65,6 +61,10 @@ rule surface_curve:
         gpu=1,
         mem_mb=8000,
         runtime=120,
+    params:
+        grid=curve_arguments(),
+        sweep=sweep_arguments(),
+        data=data_arguments(),
     shell:
         "landscape surface --checkpoint {input.checkpoint} --directions {input.directions}"
         " {params.grid} {params.data} {params.sweep} --out {output} > {log} 2>&1"

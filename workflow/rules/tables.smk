@@ -12,8 +12,6 @@ rule table:
             labels={"table": "test error vs. the paper"},
         ),
         md=f"{RUN}/tables/results.md",
-    params:
-        models=" ".join(config["models"]),
     log:
         f"{LOGS}/table.log",
     benchmark:
@@ -22,6 +20,8 @@ rule table:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        models=" ".join(config["models"]),
     shell:
         "landscape table --metrics {input} --models {params.models}"
         " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"

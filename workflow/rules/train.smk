@@ -12,9 +12,6 @@ rule train:
     output:
         checkpoint=CHECKPOINT,
         metrics=METRICS,
-    params:
-        data=data_arguments(),
-        recipe=train_arguments,
     log:
         f"{LOGS}/train/{{model}}.log",
     benchmark:
@@ -24,6 +21,9 @@ rule train:
         gpu=1,
         mem_mb=8000,
         runtime=720,
+    params:
+        data=data_arguments(),
+        recipe=train_arguments,
     shell:
         "landscape train --model {wildcards.model} {params.data} {params.recipe}"
         " --out $(dirname {output.checkpoint})"

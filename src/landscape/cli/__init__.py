@@ -15,7 +15,6 @@ from landscape import __version__
 from landscape.errors import LandscapeError
 
 
-
 def command_modules() -> list[str]:
     """Every module of this package with a ``register(subparsers)``: one per subcommand."""
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "arguments")
