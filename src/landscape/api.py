@@ -41,7 +41,7 @@ from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn, evaluate, floating_dtype, model_device
 from landscape.grid import Grid, Shard
 from landscape.plots import PlotOptions, plot_style, save_figures, surface_figure
-from landscape.surface import Evaluator, run_sweep, sweep_attrs
+from landscape.surface import Evaluator, run_sweep, split_measure, sweep_attrs
 from landscape.surface_file import Surface, read_surface, write_surface
 
 log = logging.getLogger(__name__)
@@ -187,8 +187,8 @@ def _sweep(model: nn.Module, data: Data, grid: Grid, directions: Directions,
         evaluators, how = _evaluators(model, splits, target, loss_fn, precision, batch_size)
         attrs = sweep_attrs({**attrs, **how, "device": target.type}, list(splits), dir_type,
                             how["engine_precision"], grid, Shard(0, 1))
-        result = run_sweep(model, alignment, grid, evaluators, None, shard=Shard(0, 1),
-                           attrs=attrs, start=None, progress=progress)
+        result = run_sweep(model, alignment, grid, *split_measure(evaluators), None,
+                           shard=Shard(0, 1), attrs=attrs, start=None, progress=progress)
     surface = result.surface
     for split in splits:  # no accuracy where the targets are not class indices
         if np.isnan(surface.values[f"{split}_acc"]).all():

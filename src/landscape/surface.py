@@ -41,11 +41,14 @@ from landscape.errors import LandscapeError
 from landscape.evaluate import Batches, LossFn, evaluate
 from landscape.grid import Grid, Shard
 from landscape.h5files import sha256_file
-from landscape.surface_file import Surface, differing, read_surface, write_surface
+from landscape.surface_file import (
+    Surface, differing, read_surface, split_quantities, write_surface,
+)
 
 log = logging.getLogger(__name__)
 
-Evaluator = Callable[[], tuple[float, float]]
+Evaluator = Callable[[], tuple[float, float]]  # one split: (mean loss, accuracy %)
+Measure = Callable[[], Mapping[str, float]]  # any quantities of the model's current weights
 
 # Attributes of the engine's describe() that are part of a surface's identity (the rest, its
 # device and probe error, describe one run). A resumed sweep continues with the engine
@@ -132,9 +135,21 @@ def sweep(
     alignment = check_sweep(model, directions, grid, evaluators)
     attrs = sweep_attrs(attrs or {}, list(evaluators), alignment.dir_type, precision, grid, shard)
     start = None if out is None else resume_state(out, attrs, grid, shard, restart)
-    return run_sweep(model, alignment, grid, evaluators, out, shard=shard, attrs=attrs,
+    return run_sweep(model, alignment, grid, *split_measure(evaluators), out, shard=shard,
+                     attrs=attrs,
                      start=start, subset_indices=subset_indices, dir_file=directions.source,
                      progress=progress, flush_seconds=flush_seconds, on_point=on_point)
+
+
+def split_measure(evaluators: Mapping[str, Evaluator]) -> tuple[list[str], Measure]:
+    """Split evaluators as one measure: ``<split>_loss`` and ``<split>_acc`` per split."""
+    def measure() -> dict[str, float]:
+        out = {}
+        for split, evaluator in evaluators.items():
+            out[f"{split}_loss"], out[f"{split}_acc"] = evaluator()
+        return out
+
+    return split_quantities(list(evaluators)), measure
 
 
 def check_sweep(model: nn.Module, directions: Directions, grid: Grid,
@@ -156,7 +171,8 @@ def run_sweep(
     model: nn.Module,
     alignment: Alignment,
     grid: Grid,
-    evaluators: Mapping[str, Evaluator],
+    quantities: list[str],
+    measure: Measure,
     out: str | Path | None,
     *,
     shard: Shard,
@@ -168,10 +184,14 @@ def run_sweep(
     flush_seconds: float = 10.0,
     on_point: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
-    """The loop over points: ``start`` (a checked partial surface) or a fresh one, filled in."""
+    """The loop over points: ``start`` (a checked partial surface) or a fresh one, filled in.
+
+    At each of the shard's points not yet computed, the model's tensors are moved and
+    ``measure()`` gives every name in ``quantities`` (losses and accuracies, eigenvalues...).
+    """
     surface = start
     if surface is None:
-        surface = Surface.empty(grid, list(evaluators), attrs=attrs,
+        surface = Surface.blank(grid, quantities, attrs=attrs,
                                 subset_indices=dict(subset_indices or {}))
     else:
         surface.attrs = {**attrs, "seconds": surface.attrs.get("seconds", 0.0)}
@@ -200,10 +220,8 @@ def run_sweep(
     try:
         for k in todo:
             mover.move(grid.coefficients(k))
-            for split, evaluator in evaluators.items():
-                loss, acc = evaluator()
-                surface.values[f"{split}_loss"].flat[k] = loss
-                surface.values[f"{split}_acc"].flat[k] = acc
+            for name, value in measure().items():
+                surface.values[name].flat[k] = value
             surface.computed.flat[k] = True
             done_now += 1
             bar.update(1)
@@ -331,8 +349,8 @@ def compute_surface(
     log.info("evaluating %d points in %s, batch %s, %s batch norms folded%s", len(shard.points(grid)),
              engine["precision"], engine["batch_size"], engine["folded_batchnorms"],
              ", compiled" if engine["compiled"] else "")
-    return run_sweep(model, alignment, grid, evaluators, out, shard=shard, attrs=attrs,
-                     start=start, subset_indices=indices, dir_file=str(cfg.directions),
+    return run_sweep(model, alignment, grid, *split_measure(evaluators), out, shard=shard,
+                     attrs=attrs, start=start, subset_indices=indices, dir_file=str(cfg.directions),
                      progress=progress, flush_seconds=flush_seconds, on_point=on_point)
 
 

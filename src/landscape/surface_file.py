@@ -68,9 +68,15 @@ class Surface:
     path: Path | None = None  # the file it was read from
 
     @classmethod
-    def empty(cls, grid: Grid, splits: Sequence[str], **kwargs: Any) -> Surface:
-        values = {f"{s}_{m}": np.full(grid.shape, np.nan) for s in splits for m in ("loss", "acc")}
+    def blank(cls, grid: Grid, names: Sequence[str], **kwargs: Any) -> Surface:
+        """Nothing computed yet: NaN arrays of the grid's shape, one per quantity name."""
+        values = {name: np.full(grid.shape, np.nan) for name in names}
         return cls(grid, values, np.zeros(grid.shape, dtype=bool), **kwargs)
+
+    @classmethod
+    def empty(cls, grid: Grid, splits: Sequence[str], **kwargs: Any) -> Surface:
+        """A blank loss surface: ``<split>_loss`` and ``<split>_acc`` per split."""
+        return cls.blank(grid, split_quantities(splits), **kwargs)
 
     @property
     def source(self) -> str:
@@ -143,11 +149,18 @@ class Surface:
         return None
 
     def nonfinite(self) -> int:
-        """Computed points where some split's loss is NaN or infinite."""
+        """Computed points where some split's loss (or, without splits, any quantity) is NaN
+        or infinite."""
+        names = [f"{split}_loss" for split in self.splits] or list(self.values)
         bad = np.zeros(self.grid.shape, dtype=bool)
-        for split in self.splits:
-            bad |= ~np.isfinite(self.values[f"{split}_loss"])
+        for name in names:
+            bad |= ~np.isfinite(self.values[name])
         return int((bad & self.computed).sum())
+
+
+def split_quantities(splits: Sequence[str]) -> list[str]:
+    """The quantities a loss surface stores per split: ``<split>_loss``, ``<split>_acc``."""
+    return [f"{split}_{metric}" for split in splits for metric in ("loss", "acc")]
 
 
 def identity(attrs: dict[str, Any]) -> dict[str, Any]:
