@@ -1,4 +1,5 @@
-"""Figures: every kind and format, a drawn 3-D surface, orientation, NaN, identical bytes, bad input."""
+"""Figures: every kind and format, a drawn 3-D surface, orientation, NaN, identical bytes, bad input,
+the paper's look (labels that never overlap, colour bars, the 1-D range, square axes)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from landscape import surface_file
@@ -20,6 +22,7 @@ from landscape.plots import (
     KINDS_2D, PlotOptions, Surface, panel_figure, panel_titles, plot_panel, plot_style,
     plot_surface_file, read_surface, surface_figure,
 )
+from landscape.plots.maps import label_contours, labelled_levels
 from landscape.plots.options import value_range
 from landscape.train import write_metrics
 
@@ -277,6 +280,127 @@ def test_axis_labels_come_from_options_then_attributes(surf1d, surf2d):
     assert (named.axes[0].get_xlabel(), named.axes[0].get_ylabel()) == ("PC1", "PC2")
     assert curve.axes[0].get_xlabel() == "alpha"  # the file's xlabel attribute
     assert (plain.axes[0].get_xlabel(), plain.axes[0].get_ylabel()) == ("x", "y")
+
+
+# --- what a reader of the paper expects -----------------------------------------------------
+
+def crowded(tmp_path: Path) -> Path:
+    """A bowl that turns steep for y > 0: there the 0.5-spaced levels bunch into a band."""
+    xs = np.linspace(-1.0, 1.0, 41)
+    xx, yy = np.meshgrid(xs, xs)
+    loss = 0.2 + 3.0 * xx**2 + yy**2 + 40.0 * np.maximum(yy, 0.0) ** 2
+    return write_surface(tmp_path / "crowded.h5", xs, xs, train_loss=loss, attrs={"model": "m"})
+
+
+def label_boxes(fig) -> list[list]:
+    """Per contour axes: the pixel boxes of its labels as the PNG shows them (after layout)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [[t.get_window_extent(renderer) for t in ax.texts]
+            for ax in fig.axes if any(c.__class__.__name__ == "QuadContourSet" for c in ax.collections)]
+
+
+def overlapping(boxes: list) -> int:
+    return sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_contour_labels_never_overlap(tmp_path):
+    path = crowded(tmp_path)
+    s = read_surface(path)
+    with plot_style():
+        # matplotlib's own labels on every level collide in the steep band: the case to fix
+        plain = Figure(figsize=(5.5, 4.5))
+        ax = plain.add_subplot()
+        cs = ax.contour(s.x, s.y, s.loss, levels=value_range("train_loss", s.loss, PlotOptions()).levels)
+        ax.clabel(cs, inline=True, fontsize=8)
+        assert overlapping(label_boxes(plain)[0]) > 0
+        figures = [surface_figure(s, "contour"),
+                   panel_figure([s] * 4, list("abcd"), rows=2, cols=2, kind="contour"),
+                   surface_figure(s, "contour", opts=PlotOptions(vmin=0.1, vmax=40, vlevel=0.25))]
+        for fig in figures:
+            for ax, boxes in zip(fig.axes, label_boxes(fig)):
+                assert 1 <= len(boxes) and overlapping(boxes) == 0
+                frame = ax.get_window_extent()
+                assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0
+                           and b.y1 <= frame.y1 for b in boxes)
+    # only every few levels carry labels, the lowest among them
+    cs = figures[0].axes[0].collections[0]
+    shown = {float(t.get_text()) for t in figures[0].axes[0].texts}
+    assert shown <= set(np.round(labelled_levels(np.asarray(cs.levels)), 10))
+    assert len(labelled_levels(np.arange(0.1, 10, 0.5))) <= 6
+    assert labelled_levels(np.arange(0.1, 10, 0.5))[0] == 0.1
+
+
+def test_contour_labels_are_cut_into_their_lines(tmp_path):
+    s = read_surface(crowded(tmp_path))
+    with plot_style():
+        fig = Figure(figsize=(5.5, 4.5))
+        ax = fig.add_subplot()
+        cs = ax.contour(s.x, s.y, s.loss, levels=[1.1, 2.1])
+        pieces = [len(list(p._iter_connected_components())) for p in cs.get_paths()]
+        labels = label_contours(cs)
+        after = [len(list(p._iter_connected_components())) for p in cs.get_paths()]
+    assert labels and all(t.get_in_layout() is False for t in labels)
+    assert sum(after) == sum(pieces) + len(labels)  # each inline label splits its line once
+
+
+def test_colour_bars_show_overflow_and_round_ticks(surf2d):
+    s = read_surface(surf2d)  # finite losses from about 0.27 to 5.4
+    cases = [(PlotOptions(), "neither", [2, 4, 6, 8, 10]),
+             (PlotOptions(vmax=4), "max", [1, 2, 3, 4]),
+             (PlotOptions(vmin=1, vmax=4), "both", [1, 1.5, 2, 2.5, 3, 3.5, 4]),
+             (PlotOptions(vmin=0.5, vmax=20, vlevel=1), "min", [5, 10, 15, 20]),
+             (PlotOptions(log=True), "neither", [0.1, 0.2, 0.5, 1, 2, 5, 10])]
+    with plot_style():
+        for opts, extend, ticks in cases:
+            for kind in ("contourf", "heatmap"):
+                bar = surface_figure(s, kind, opts=opts).axes[0].collections[0].colorbar
+                assert bar.extend == extend, (opts, kind)
+                assert list(bar.get_ticks()) == pytest.approx(ticks), (opts, kind)
+                assert [bar.formatter(t) for t in ticks[:2]] == [f"{t:g}" for t in ticks[:2]]
+
+
+def test_flat_kinds_are_square(surf2d):
+    s = read_surface(surf2d)  # x spans 2, y spans 1.5
+    with plot_style():
+        for kind in ("contour", "contourf", "heatmap"):
+            fig = surface_figure(s, kind)
+            render(fig)
+            box = fig.axes[0].get_window_extent()
+            assert box.width == pytest.approx(box.height, abs=1), kind
+        fig = panel_figure([s] * 3, list("abc"), rows=1, cols=3, kind="contour")
+        render(fig)
+        assert all(ax.get_window_extent().width == pytest.approx(ax.get_window_extent().height, abs=1)
+                   for ax in fig.axes)
+
+
+@pytest.mark.parametrize("loss, opts, limits", [
+    (0.2 + 60 * X**2, PlotOptions(), (0, 5)),  # the paper's range: the basin stays visible
+    (0.2 + X**2, PlotOptions(), (0, 1.05 * 1.2)),  # all informative: up to the top, plus 5%
+    (3 + 10 * X**2, PlotOptions(), (0, 6)),  # a minimum above 2.5: twice the minimum
+    (0.2 + 60 * X**2, PlotOptions(vmax=2), (0, 2)),
+    (0.2 + 60 * X**2, PlotOptions(vmin=1), (1, 5)),
+    (0.2 + 60 * X**2, PlotOptions(vmin=6), None),  # above the default top: matplotlib's
+])
+def test_1d_loss_axis_shows_the_informative_range(tmp_path, loss, opts, limits):
+    path = write_surface(tmp_path / "c.h5", X, None, train_loss=loss, train_acc=100 - loss)
+    with plot_style():
+        fig = surface_figure(read_surface(path), "1d", opts=opts)
+    loss_ax, acc_ax = fig.axes
+    if limits is None:
+        assert loss_ax.get_ylim()[0] == 6 and loss_ax.get_ylim()[1] >= loss.max()
+    else:
+        assert loss_ax.get_ylim() == pytest.approx(limits)
+    assert acc_ax.get_ylim() == (0, 100) and acc_ax.yaxis.get_label_position() == "right"
+
+
+def test_1d_log_axis_keeps_every_decade(surf1d, tmp_path):
+    path = write_surface(tmp_path / "c.h5", X, None, train_loss=0.01 + 60 * X**2)
+    with plot_style():
+        ax = surface_figure(read_surface(path), "1d", opts=PlotOptions(log=True)).axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo <= 0.01 and hi >= 60.01
 
 
 # --- files of the reference implementation --------------------------------------------------

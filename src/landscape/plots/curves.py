@@ -2,7 +2,9 @@
 
 Train curves are solid and test curves dashed; whichever of ``train_loss``, ``test_loss``,
 ``train_acc``, ``test_acc`` the file holds are drawn. Non-finite points (an overflowed loss)
-leave a gap in the line.
+leave a gap in the line. The loss axis shows the informative range (``loss_limits``): the
+paper's 1-D plots stop at loss 5, where a network has long stopped classifying, so a curve
+that climbs to 300 does not flatten its minimum into the floor.
 """
 
 from __future__ import annotations
@@ -21,6 +23,29 @@ CURVES = (  # (quantity, axis, line style, legend label)
     ("test_acc", "acc", "--", "test accuracy"),
 )
 LOSS_COLOR, ACC_COLOR = "tab:blue", "tab:red"
+LOSS_TOP = 5.0  # the paper's loss axis (Figs. 2, 3): 0 to 5
+HEADROOM = 1.05  # above the highest point drawn, so the curve does not run along the frame
+
+
+def loss_limits(losses: list[np.ndarray], opts: PlotOptions) -> tuple[float | None, float | None]:
+    """The loss axis (bottom, top); None leaves that end to matplotlib.
+
+    Linear scale: bottom 0 (or the lowest loss, if negative); top the highest loss plus 5%,
+    but at most 5 (the paper's range), unless the lowest loss lies above 2.5: then twice the
+    lowest, so the minimum always shows. ``vmin``/``vmax`` replace either end. Log scale:
+    ``vmin``/``vmax`` or matplotlib's range, which already spans the decades.
+    """
+    if opts.log:
+        return opts.vmin, opts.vmax
+    finite = np.concatenate([v[np.isfinite(v)] for v in losses]) if losses else np.array([])
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, LOSS_TOP)
+    bottom = opts.vmin if opts.vmin is not None else min(0.0, lo)
+    top = opts.vmax
+    if top is None:
+        top = min(HEADROOM * hi, max(LOSS_TOP, 2 * lo))
+        if top <= bottom:  # a flat curve, or vmin above the default top
+            top = None
+    return bottom, top
 
 
 def check_curves(s: Surface) -> None:
@@ -43,8 +68,10 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
         lines += target.plot(s.x, y, style, color=color, linewidth=1.5, label=label)
     if opts.log:
         ax.set_yscale("log")
-    if opts.vmin is not None or opts.vmax is not None:
-        ax.set_ylim(opts.vmin, opts.vmax)
+    bottom, top = loss_limits([s.get(n) for n, axis, *_ in CURVES if axis == "loss" and s.has(n)],
+                              opts)
+    if bottom is not None or top is not None:
+        ax.set_ylim(bottom, top)
     ax.set_xlim(s.x[0], s.x[-1])
     ax.set_xlabel(s.label("x"))
     ax.set_ylabel("loss", color=LOSS_COLOR)

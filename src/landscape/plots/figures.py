@@ -13,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 
 from landscape.choices import KINDS_1D, KINDS_2D
 from landscape.errors import LandscapeError
 from landscape.plots.curves import check_curves, draw_curves
-from landscape.plots.maps import draw_contour, draw_contourf, draw_heatmap, draw_surface3d
+from landscape.plots.maps import (
+    draw_contour, draw_contourf, draw_heatmap, draw_surface3d, label_contours,
+)
 from landscape.plots.options import PlotOptions, value_range
 from landscape.plots.output import check_formats, plot_style, save_figures
 from landscape.surface_file import Surface, read_surface
@@ -59,18 +62,32 @@ def add_axes(fig: Figure, rows: int, cols: int, index: int, kind: str) -> Axes:
     return fig.add_subplot(rows, cols, index, projection="3d" if kind == "surface3d" else None)
 
 
-def draw(ax: Axes, s: Surface, kind: str, name: str, opts: PlotOptions) -> None:
-    """Draw ``s`` as ``kind`` onto ``ax`` (a 3-D axes for ``surface3d``)."""
+def draw(ax: Axes, s: Surface, kind: str, name: str, opts: PlotOptions) -> ContourSet | None:
+    """Draw ``s`` as ``kind`` onto ``ax`` (a 3-D axes for ``surface3d``).
+
+    Returns the contour lines still to be labelled (``finish`` does it), else None.
+    """
     if kind == "1d":
         draw_curves(ax, s, opts)
     elif kind == "contour":
-        draw_contour(ax, s, name, opts)
+        return draw_contour(ax, s, name, opts, labels=False)
     elif kind == "contourf":
         draw_contourf(ax, s, name, opts)
     elif kind == "heatmap":
         draw_heatmap(ax, s, name, opts)
     else:
         draw_surface3d(ax, s, name, opts)
+    return None
+
+
+def finish(fig: Figure, unlabelled: Sequence[ContourSet | None]) -> Figure:
+    """Label the contour lines once the figure, titles included, is laid out."""
+    pending = [cs for cs in unlabelled if cs is not None]
+    if pending:
+        fig.draw_without_rendering()  # runs the layout: the axes take their final size
+        for cs in pending:
+            label_contours(cs)
+    return fig
 
 
 def surface_figure(s: Surface, kind: str, name: str = "train_loss",
@@ -79,10 +96,10 @@ def surface_figure(s: Surface, kind: str, name: str = "train_loss",
     check_drawable(s, kind, name, opts)
     fig = Figure(figsize=FIGSIZE.get(kind, (5.5, 4.5)), layout="constrained")
     ax = add_axes(fig, 1, 1, 1, kind)
-    draw(ax, s, kind, name, opts)
+    unlabelled = draw(ax, s, kind, name, opts)
     if title:
         ax.set_title(title)
-    return fig
+    return finish(fig, [unlabelled])
 
 
 def default_title(s: Surface, kind: str, name: str) -> str:
@@ -133,13 +150,14 @@ def panel_figure(surfaces: Sequence[Surface], titles: Sequence[str], rows: int, 
         check_drawable(s, kind, name, opts)
     per = PANEL_CELL.get(kind, (4.0, 3.5))
     fig = Figure(figsize=(per[0] * cols, per[1] * rows), layout="constrained")
+    unlabelled = []
     for index, (s, title) in enumerate(zip(surfaces, titles), start=1):
         ax = add_axes(fig, rows, cols, index, kind)
-        draw(ax, s, kind, name, opts)
+        unlabelled.append(draw(ax, s, kind, name, opts))
         ax.set_title(title)
     if suptitle:
         fig.suptitle(suptitle)
-    return fig
+    return finish(fig, unlabelled)
 
 
 def panel_titles(models: Sequence[str], metrics: Sequence[str | Path] | None = None) -> list[str]:

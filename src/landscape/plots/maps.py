@@ -5,6 +5,12 @@ horizontally and y vertically, increasing upwards. Non-finite values (an overflo
 are masked: blank in contours, grey in the heat map, holes in the 3-D surface (or its
 ceiling when ``zmax`` clips it). Colour maps follow the reference: ``summer`` for contours,
 ``viridis`` for the heat map, ``coolwarm`` for the 3-D surface.
+
+The flat kinds are drawn in a square box, like the paper's Figs. 3 and 5. Their colour bars
+carry round ticks and an arrow at each end the data run past (values beyond the colour
+range). Contour labels sit on every few levels only and never overlap one another; they
+are placed once the figure is laid out (``label_contours``), since their size is in points
+and their room in pixels.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, Normalize
+from matplotlib.contour import ContourSet
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, FuncFormatter, MaxNLocator
+from matplotlib.transforms import Bbox
 
 from landscape.plots.options import PlotOptions, ValueRange, value_range
 from landscape.surface_file import Surface
@@ -34,11 +43,33 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return [float(f"{t:.6g}") for t in ticks if lo <= t <= hi]
 
 
-def _colorbar(ax: Axes, mappable, name: str, r: ValueRange, opts: PlotOptions) -> None:
-    bar = ax.figure.colorbar(mappable, ax=ax, label=name)
-    if opts.log:
-        bar.set_ticks(log_ticks(r.vmin, r.vmax))
-        bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+def extend(z: np.ma.MaskedArray, r: ValueRange) -> str:
+    """Which ends of the colour range the finite data run past: matplotlib's ``extend``."""
+    if not z.count():
+        return "neither"
+    below, above = bool(z.min() < r.vmin), bool(z.max() > r.vmax)
+    return {(False, False): "neither", (True, False): "min",
+            (False, True): "max", (True, True): "both"}[(below, above)]
+
+
+def _colorbar(ax: Axes, mappable, name: str, r: ValueRange, opts: PlotOptions,
+              overflow: str) -> None:
+    """A colour bar with round ticks (1-2-5 per decade in log scale) and arrows for overflow."""
+    bar = ax.figure.colorbar(mappable, ax=ax, label=name, extend=overflow)
+    bar.set_ticks(log_ticks(r.vmin, r.vmax) if opts.log else round_ticks(r.vmin, r.vmax))
+    bar.formatter = FormatStrFormatter("%g")
+
+
+def round_ticks(lo: float, hi: float, bins: int = 6) -> list[float]:
+    """At most ``bins + 1`` round values (multiples of 1, 2, 2.5 or 5 times a power of ten)
+    between lo and hi."""
+    ticks = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    return [float(f"{t:.6g}") for t in ticks if lo <= t <= hi]
+
+
+def _round_axis_ticks(ax: Axes) -> None:
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
 
 
 def _masked(s: Surface, name: str, opts: PlotOptions) -> np.ma.MaskedArray:
@@ -51,20 +82,78 @@ def _axis_labels(ax: Axes, s: Surface) -> None:
     ax.set_ylabel(s.label("y"))
 
 
-def draw_contour(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: bool = False) -> None:
-    """Labelled contour lines at ``arange(vmin, vmax, vlevel)`` (paper Fig. 5)."""
+def _flat_frame(ax: Axes, s: Surface, limits: bool = True) -> None:
+    """A square box (whatever the x and y ranges), round ticks, axes labelled; ``limits``:
+    exactly the grid's range."""
+    if limits:
+        ax.set_xlim(s.x[0], s.x[-1])
+        ax.set_ylim(s.y[0], s.y[-1])
+    ax.set_box_aspect(1)
+    _round_axis_ticks(ax)
+    _axis_labels(ax, s)
+
+
+LABELLED_LEVELS = 6  # at most this many levels carry labels; more crowd where lines bunch
+LABEL_SIZE = 8  # points
+LABEL_PAD = 2.0  # pixels kept free around each label
+
+
+def labelled_levels(levels: np.ndarray) -> np.ndarray:
+    """Every k-th level from the lowest (the minimum's side), at most ``LABELLED_LEVELS``."""
+    step = max(1, math.ceil(len(levels) / LABELLED_LEVELS))
+    return levels[::step]
+
+
+def label_contours(cs: ContourSet) -> list[Text]:
+    """Inline labels on a few levels, none overlapping another; returns them.
+
+    Call once the axes has its final size. matplotlib places one label per long enough line
+    piece; where lines of neighbouring levels bunch up, those labels collide. So the labels
+    are placed once without cutting the lines, the ones that would overlap a label of a lower
+    level (or an earlier one of the same level) or stick out of the axes are dropped, and the
+    rest are placed again, inline. The labels are left out of the layout, so laying the figure out again (when it
+    is saved) moves nothing.
+    """
+    levels = labelled_levels(np.asarray(cs.levels))
+    trial = cs.clabel(levels, inline=False, fontsize=LABEL_SIZE, fmt="%.3g")
+    renderer = cs.axes.figure._get_renderer()  # one for all labels: each new one draws
+    frame = cs.axes.get_window_extent(renderer)
+    boxes: list[Bbox] = []
+    keep = []
+    for text in trial:  # level by level from the lowest, as clabel adds them
+        box = text.get_window_extent(renderer).padded(LABEL_PAD)
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        if inside and not any(box.overlaps(other) for other in boxes):
+            boxes.append(box)
+            keep.append(text.get_position())
+    while cs.labelTexts:
+        cs.pop_label()
+    labels = cs.clabel(levels, inline=True, fontsize=LABEL_SIZE, fmt="%.3g", manual=keep)
+    for text in labels:
+        text.set_in_layout(False)
+    return list(labels)
+
+
+def draw_contour(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: bool = False,
+                 labels: bool = True) -> ContourSet | None:
+    """Contour lines at ``arange(vmin, vmax, vlevel)`` (paper Fig. 5); returns them.
+
+    ``labels=False`` leaves the labelling to the caller, who runs ``label_contours`` once
+    the figure is laid out; with ``labels=True`` they are placed at the axes' current size.
+    """
     z = _masked(s, name, opts)
     r = value_range(name, z.filled(np.nan), opts)
     lo, hi = (z.min(), z.max()) if z.count() else (np.nan, np.nan)
     levels = r.levels[(r.levels >= lo) & (r.levels <= hi)]
+    cs = None
     if levels.size:  # matplotlib warns and labels nothing when no level crosses the data
         cs = ax.contour(s.x, s.y, z, levels=levels, cmap="summer", norm=_norm(r, opts))
-        ax.clabel(cs, inline=True, fontsize=8, fmt="%.3g")
+        if labels:
+            label_contours(cs)
         if colorbar:
-            _colorbar(ax, cs, name, r, opts)
-    ax.set_xlim(s.x[0], s.x[-1])
-    ax.set_ylim(s.y[0], s.y[-1])
-    _axis_labels(ax, s)
+            _colorbar(ax, cs, name, r, opts, extend(z, r))
+    _flat_frame(ax, s)
+    return cs
 
 
 def draw_contourf(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: bool = True) -> None:
@@ -72,10 +161,12 @@ def draw_contourf(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: 
     z = _masked(s, name, opts)
     r = value_range(name, z.filled(np.nan), opts)
     levels = r.levels if r.levels[-1] >= r.vmax else np.append(r.levels, r.vmax)
-    cf = ax.contourf(s.x, s.y, z, levels=levels, cmap="summer", norm=_norm(r, opts), extend="both")
+    overflow = extend(z, r)
+    cf = ax.contourf(s.x, s.y, z, levels=levels, cmap="summer", norm=_norm(r, opts),
+                     extend=overflow)
     if colorbar:
-        _colorbar(ax, cf, name, r, opts)
-    _axis_labels(ax, s)
+        _colorbar(ax, cf, name, r, opts, overflow)
+    _flat_frame(ax, s)
 
 
 def draw_heatmap(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: bool = True) -> None:
@@ -85,8 +176,8 @@ def draw_heatmap(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: b
     cmap = colormaps["viridis"].with_extremes(bad="0.8")
     mesh = ax.pcolormesh(s.x, s.y, z, shading="nearest", cmap=cmap, norm=_norm(r, opts))
     if colorbar:
-        _colorbar(ax, mesh, name, r, opts)
-    _axis_labels(ax, s)
+        _colorbar(ax, mesh, name, r, opts, extend(z, r))
+    _flat_frame(ax, s, limits=False)  # the outer cells reach half a step beyond the grid
 
 
 def draw_surface3d(ax: Axes, s: Surface, name: str, opts: PlotOptions) -> None:
