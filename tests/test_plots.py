@@ -1,5 +1,6 @@
 """Figures: every kind and format, a drawn 3-D surface, orientation, NaN, identical bytes, bad input,
-the paper's look (labels that never overlap, colour bars, the 1-D range, square axes)."""
+the paper's look (labels that never overlap, colour bars, the 1-D range, square axes) and the
+training curves."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from landscape.plots import (
 )
 from landscape.plots.maps import label_contours, labelled_levels
 from landscape.plots.options import value_range
+from landscape.plots.training import decay_epochs, plot_training, training_figure
+from landscape.tables import read_metrics
 from landscape.train import write_metrics
 
 X = np.linspace(-1.0, 1.0, 9)
@@ -401,6 +404,66 @@ def test_1d_log_axis_keeps_every_decade(surf1d, tmp_path):
         ax = surface_figure(read_surface(path), "1d", opts=PlotOptions(log=True)).axes[0]
     lo, hi = ax.get_ylim()
     assert lo <= 0.01 and hi >= 60.01
+
+
+# --- training curves -------------------------------------------------------------------------
+
+def history(path: Path, lrs: list[float], acc0: float = 20.0) -> Path:
+    rows = [{"epoch": e, "lr": lr, "train_loss": 2.0 / e, "train_acc": acc0 + 5 * e,
+             "test_loss": 2.5 / e, "test_acc": acc0 + 4 * e, "seconds": 1.0}
+            for e, lr in enumerate(lrs, start=1)]
+    write_metrics(path, rows)
+    return path
+
+
+def test_decay_epochs_are_read_from_the_lr_column(tmp_path):
+    frame = read_metrics(history(tmp_path / "m.csv", [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]),
+                         ["lr"])
+    assert decay_epochs(frame) == [2, 4]  # the last epochs at 0.1 and at 0.01
+    assert decay_epochs(read_metrics(history(tmp_path / "c.csv", [0.1] * 3), ["lr"])) == []
+
+
+def test_training_figure_draws_every_model_and_marks_lr_decays(tmp_path):
+    a = read_metrics(history(tmp_path / "a.csv", [0.1, 0.1, 0.01, 0.01]), ["lr", "test_loss"])
+    b = read_metrics(history(tmp_path / "b.csv", [0.1, 0.1, 0.01, 0.001], acc0=30), ["lr"])
+    with plot_style():
+        fig = training_figure([a, b], ["resnet20", "resnet20_noshort"])
+    loss_ax, err_ax = fig.axes[:2]
+    curves = [line for line in loss_ax.get_lines() if len(line.get_xdata()) == 4]
+    errors = [line for line in err_ax.get_lines() if len(line.get_xdata()) == 4]
+    assert len(curves) == len(errors) == 4  # 2 models x (train, test)
+    np.testing.assert_allclose(curves[0].get_ydata(), 2.0 / np.arange(1, 5), rtol=1e-5)  # a, train
+    np.testing.assert_allclose(curves[1].get_ydata(), 2.5 / np.arange(1, 5), rtol=1e-5)  # a, test
+    np.testing.assert_allclose(errors[2].get_ydata(), 100 - (30 + 5 * np.arange(1, 5)))  # b
+    assert [line.get_linestyle() for line in curves] == ["-", "--", "-", "--"]
+    assert curves[0].get_color() != curves[2].get_color()
+    assert loss_ax.get_yscale() == "log" and err_ax.get_ylim()[0] == 0
+    marks = {(line.get_xdata()[0], line.get_color()) for line in err_ax.get_lines()
+             if len(line.get_xdata()) == 2}
+    # epoch 2: both decay (grey); epoch 3: only b (its colour)
+    assert marks == {(2, "0.5"), (3, curves[2].get_color())}
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:4] == ["resnet20", "resnet20_noshort", "train", "test"]
+    assert "lr decay" in legend
+
+
+def test_training_curves_cli_writes_identical_files_and_refuses_bad_input(tmp_path, cli_error):
+    m1, m2 = history(tmp_path / "a.csv", [0.1, 0.01]), history(tmp_path / "b.csv", [0.1, 0.1])
+    args = ["training-curves", "--metrics", str(m1), str(m2), "--models", "a", "b", "--dpi", "40"]
+    assert main([*args, "--out-prefix", str(tmp_path / "x" / "t")]) == 0
+    plot_training([m1, m2], ["a", "b"], tmp_path / "y" / "t", dpi=40)
+    for ext in ("pdf", "png"):
+        assert (tmp_path / "x" / f"t.{ext}").read_bytes() == (tmp_path / "y" / f"t.{ext}").read_bytes()
+    no_lr = tmp_path / "no_lr.csv"
+    no_lr.write_text("epoch,train_loss,train_acc,test_loss,test_acc\n1,2,10,2,10\n")
+    cases = [([str(m1), str(m2)], ["a"], "2 metrics file(s)"),
+             ([str(tmp_path / "none.csv")], ["a"], "none.csv does not exist"),
+             ([str(no_lr)], ["a"], "lacks column(s) lr")]
+    for metrics, models, needle in cases:
+        err = cli_error("training-curves", "--metrics", *metrics, "--models", *models,
+                        "--out-prefix", tmp_path / "z" / "t")
+        assert needle in err, err
+    assert not (tmp_path / "z").exists()
 
 
 # --- files of the reference implementation --------------------------------------------------

@@ -18,10 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one model name per metrics file; names as in `landscape train --model`")
     p.add_argument("--out-csv", required=True, help="CSV output")
     p.add_argument("--out-md", required=True, help="Markdown output")
+    p.add_argument("--out-html", default=None,
+                   help="a standalone HTML page of the table, as the workflow's report shows "
+                   "it (default: none)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    table = write_table(args.models, args.metrics, args.out_csv, args.out_md)
+    table = write_table(args.models, args.metrics, args.out_csv, args.out_md, args.out_html)
     n = len(table)
-    print(f"wrote {args.out_csv} and {args.out_md} ({n} model{'s' if n != 1 else ''})")
+    files = [f for f in (args.out_csv, args.out_md, args.out_html) if f is not None]
+    print(f"wrote {', '.join(files)} ({n} model{'s' if n != 1 else ''})")

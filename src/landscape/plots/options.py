@@ -28,16 +28,18 @@ class PlotOptions:
     """What the user may set; ``None`` means the default for the plotted quantity.
 
     vmin/vmax/vlevel: contour levels ``arange(vmin, vmax, vlevel)`` and the colour range of
-    filled contours and heat maps; for 1-D plots vmin/vmax limit the loss axis. zmax: the
+    filled contours and heat maps; for 1-D plots vmin/vmax limit the loss axis (default: 0
+    to the largest loss, at most ``LOSS_TOP``, see ``loss_axis``). zmax: the
     3-D surface is clipped there (overflowed points, +Inf, drawn at the ceiling). log: a
     logarithmic value scale (1-D loss axis, colour norms, geometric contour levels, log10
     heights in 3-D with ticks labelled in loss units).
     """
 
-    vmin: float | None = setting(None, "lowest contour level and colour; 1-D: loss axis bottom",
-                                 group=VALUES, none=BY_QUANTITY)
+    vmin: float | None = setting(None, "lowest contour level and colour; 1-D: loss axis bottom "
+                                 "(0)", group=VALUES, none=BY_QUANTITY)
     vmax: float | None = setting(None, "contour levels stop below it; colour top; 1-D: loss "
-                                 "axis top", group=VALUES, none=BY_QUANTITY)
+                                 "axis top (the largest loss, at most 5)", group=VALUES,
+                                 none=BY_QUANTITY)
     vlevel: float | None = setting(None, "spacing of contour levels", group=VALUES,
                                    none=BY_QUANTITY)
     zmax: float | None = setting(None, "clip the 3-D surface at this height", group=VALUES,
@@ -62,8 +64,17 @@ class PlotOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FigureOptions:
-    """Which quantity a figure shows, how its axes are labelled, which files it becomes."""
+class OutputOptions:
+    """Which files a figure becomes: every command that draws takes these."""
+
+    formats: tuple[str, ...] = setting(("pdf", "png"), "file formats", choices=FIGURE_FORMATS,
+                                       group=OUTPUT, nargs="+")
+    dpi: int = setting(150, "PNG resolution", minimum=1, group=OUTPUT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FigureOptions(OutputOptions):
+    """Which quantity a surface figure shows and how its axes are labelled, plus its files."""
 
     surf_name: str = setting(
         "train_loss", "dataset drawn in 2-D kinds: train_loss, test_loss, train_acc, test_acc, "
@@ -72,9 +83,6 @@ class FigureOptions:
                                  none="the file's xlabel attribute, else x")
     ylabel: str | None = setting(None, "y axis label", group=OUTPUT,
                                  none="the file's ylabel attribute, else y")
-    formats: tuple[str, ...] = setting(("pdf", "png"), "file formats", choices=FIGURE_FORMATS,
-                                       group=OUTPUT, nargs="+")
-    dpi: int = setting(150, "PNG resolution", minimum=1, group=OUTPUT)
 
 
 @dataclass(frozen=True)
