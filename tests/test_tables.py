@@ -1,16 +1,25 @@
-"""The comparison table: numbers from the metrics CSVs and the paper, both outputs, bad input."""
+"""The comparison table: numbers from the metrics CSVs and the paper, every output (CSV, Markdown,
+the report's HTML page), bad input; the provenance table of surface files."""
 
 from __future__ import annotations
 
 import csv
+from html.parser import HTMLParser
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
 from landscape.cli import main
 from landscape.errors import LandscapeError
 from landscape.paper import PAPER_TEST_ERROR, paper_test_error
-from landscape.tables import comparison_table, read_final_metrics, table_markdown, write_table
+from landscape.grid import Grid
+from landscape.provenance import HEADERS, provenance_table, write_provenance
+from landscape.surface_file import Surface, write_surface
+from landscape.tables import (
+    comparison_table, read_final_metrics, table_html, table_markdown, write_table,
+)
 from landscape.train import write_metrics
 
 # REFERENCE.md section 6, copied by hand: CIFAR-10 test error (%).
@@ -93,6 +102,57 @@ def test_written_csv_and_markdown_agree(runs, tmp_path):
     assert out_md.read_text() == table_markdown(table)
 
 
+class TableReader(HTMLParser):
+    """The header and body cells of every table of an HTML page, as text."""
+
+    def __init__(self):
+        super().__init__()
+        self.head, self.rows, self.cell, self.tables = [], [], None, 0
+        self.in_head = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables += 1
+        elif tag == "thead":
+            self.in_head = True
+        elif tag == "tr" and not self.in_head:
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "thead":
+            self.in_head = False
+        elif tag in ("td", "th"):
+            (self.head if self.in_head else self.rows[-1]).append(self.cell)
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def read_html_table(text: str) -> TableReader:
+    reader = TableReader()
+    reader.feed(text)
+    return reader
+
+
+def test_html_table_shows_the_markdown_numbers(runs, tmp_path):
+    out = {ext: tmp_path / f"t.{ext}" for ext in ("csv", "md", "html")}
+    table = write_table(list(runs), list(runs.values()), out["csv"], out["md"], out["html"])
+    page = out["html"].read_text()
+    assert page.startswith("<!DOCTYPE html>") and page == table_html(table)
+    reader = read_html_table(page)
+    markdown = [[c.strip() for c in line.strip("|").split("|")]
+                for line in out["md"].read_text().splitlines()]
+    assert reader.tables == 1
+    assert reader.head == markdown[0]
+    assert reader.rows == markdown[2:]  # the same cells, blank where the paper has none
+    escaped = table_html(comparison_table(["<b>"], [runs["my_net"]]))
+    assert "<td><b></td>" not in escaped and "&lt;b&gt;" in escaped
+
+
 def test_cli_table(runs, tmp_path, capsys):
     out_csv, out_md = tmp_path / "t.csv", tmp_path / "t.md"
     argv = ["table", "--metrics", *map(str, runs.values()), "--models", *runs,
@@ -135,3 +195,76 @@ def test_bad_inputs_fail_cleanly(runs, tmp_path, capsys):
     assert not out.exists()
     with pytest.raises(LandscapeError, match="same file"):
         write_table(["resnet20"], [runs["resnet20"]], tmp_path / "x", tmp_path / "x")
+    with pytest.raises(LandscapeError, match="same file"):
+        write_table(["resnet20"], [runs["resnet20"]], tmp_path / "x", tmp_path / "y", tmp_path / "x")
+
+
+# --- provenance ---------------------------------------------------------------------------
+
+SWEEP_ATTRS = {  # what `landscape surface` records (landscape.surface), merged over 2 shards
+    "arch": "resnet56", "dataset": "cifar10", "splits": ["train", "test"],
+    "split_sizes": [5000, 2000], "subset_rule": "random", "subset_size": 5000,
+    "subset_seed": 3, "precision": "auto", "engine_precision": "tf32", "device": "cuda",
+    "engine_device": "cuda:0", "seconds": 1234.56, "shards": 2, "nonfinite": 1,
+    "landscape_version": "test",
+}
+
+
+def surface(path: Path, grid: Grid, attrs: dict) -> Path:
+    s = Surface.empty(grid, ["train"], attrs=attrs, dir_file="d.h5")
+    s.values["train_loss"][...] = 1.0
+    s.values["train_acc"][...] = 50.0
+    s.computed[...] = True
+    return write_surface(path, s, keep_mask=False)
+
+
+def test_provenance_rows_say_how_each_surface_was_computed(tmp_path):
+    ours = surface(tmp_path / "r56.h5", Grid.parse("-1:1:51", "-0.5:1:31"), SWEEP_ATTRS)
+    curve = surface(tmp_path / "r56_1d.h5", Grid.parse("-1:1:21"),
+                    {**SWEEP_ATTRS, "subset_rule": "all", "shards": None, "subset_seed": None,
+                     "engine_precision": "fp32", "precision": "fp32", "nonfinite": 0,
+                     "seconds": 2.04})
+    reference = tmp_path / "ref.h5"  # the reference implementation records none of it
+    with h5py.File(reference, "w") as f:
+        f["xcoordinates"] = np.linspace(-1, 1, 5)
+        f["ycoordinates"] = np.linspace(-1, 1, 5)
+        f["train_loss"] = np.ones((5, 5))
+    table = provenance_table([ours, curve, reference], ["resnet56", "resnet56", "theirs"])
+    rows = table.to_dict("records")
+    assert list(table.columns) == list(HEADERS)
+    assert rows[0] == {"model": "resnet56", "file": "r56.h5", "grid": "51 x 31 on [-1, 1] x [-0.5, 1]",
+                       "dataset": "cifar10", "images": "train 5,000, test 2,000",
+                       "subset": "random 5,000 (seed 3)", "precision": "tf32 (auto)",
+                       "device": "cuda:0", "seconds": "1234.6", "shards": "2", "nonfinite": "1"}
+    assert rows[1]["grid"] == "21 points on [-1, 1]" and rows[1]["subset"] == "all"
+    assert (rows[1]["precision"], rows[1]["shards"], rows[1]["seconds"]) == ("fp32", "1", "2.0")
+    assert rows[2] == {**dict.fromkeys(HEADERS, ""), "model": "theirs", "file": "ref.h5",
+                       "grid": "5 x 5 on [-1, 1] x [-1, 1]"}
+    named = provenance_table([ours])  # without names: the model each file records
+    assert named["model"].tolist() == ["resnet56"]
+
+
+def test_provenance_cli_writes_csv_and_html_and_refuses_bad_input(tmp_path, capsys, cli_error):
+    ours = surface(tmp_path / "r56.h5", Grid.parse("-1:1:5", "-1:1:5"), SWEEP_ATTRS)
+    out_csv, out_html = tmp_path / "p" / "prov.csv", tmp_path / "p" / "prov.html"
+    assert main(["provenance", "--surfaces", str(ours), str(ours), "--out-csv", str(out_csv),
+                 "--out-html", str(out_html)]) == 0
+    assert "2 surfaces" in capsys.readouterr().out
+    with open(out_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    reader = read_html_table(out_html.read_text())
+    assert reader.head == list(HEADERS.values())
+    assert reader.rows == [list(r.values()) for r in rows] and len(rows) == 2
+    assert rows[0]["grid"] == "5 x 5 on [-1, 1] x [-1, 1]"
+    cases = [(["--surfaces", str(tmp_path / "none.h5"), "--out-csv", str(tmp_path / "q.csv")],
+              "none.h5"),
+             (["--surfaces", str(ours), "--models", "a", "b", "--out-csv", str(tmp_path / "q.csv")],
+              "2 model name(s) but 1 surface"),
+             (["--surfaces", str(ours)], "no output given"),
+             (["--surfaces", str(ours), "--out-csv", str(tmp_path / "q"), "--out-html",
+               str(tmp_path / "q")], "same file")]
+    for argv, needle in cases:
+        assert needle in cli_error("provenance", *argv)
+    assert not (tmp_path / "q.csv").exists() and not (tmp_path / "q").exists()
+    with pytest.raises(LandscapeError, match="no output"):
+        write_provenance([ours])
