@@ -1,4 +1,6 @@
-"""The Snakemake workflow: lint, the paper's DAG, the smoke preset end to end, caching, errors.
+"""The Snakemake workflow: lint, the paper's DAG, the smoke preset end to end, caching, errors,
+the HTML report (parsed, and walked in headless Chromium where one is installed) and the
+README's front picture.
 
 Snakemake runs in a subprocess with the repository's Snakefile and a temporary working
 directory (``--directory``), so nothing is written into the repository. The smoke preset runs
@@ -7,12 +9,18 @@ twice (two directories) for the determinism check; everything else is a dry run.
 
 from __future__ import annotations
 
+import base64
+import csv
+import html
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import h5py
@@ -20,6 +28,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from matplotlib.image import imread
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
@@ -28,6 +37,14 @@ PAPER_MODELS = ["resnet20", "resnet56", "resnet110",
                 "resnet20_noshort", "resnet56_noshort", "resnet110_noshort"]
 SMOKE_MODELS = ["resnet20", "resnet20_noshort"]
 KINDS = ["contour", "contourf", "heatmap", "surface3d", "1d"]
+README = REPO / "README.md"
+FRONT_PICTURE = "docs/img/smoke_fig5_panel.png"
+# The report: one page (category) per experiment, each in these sections (common.smk).
+ARCHITECTURE = "Architecture (Figs. 1, 5)"
+SECTIONS = ["1. Results table", "2. Training curves", "3. Paper figures", "4. Per model",
+            "5. Provenance"]
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
+                None)
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +106,9 @@ def expected_files(run: Path) -> list[Path]:
                   run / "benchmarks" / "train" / f"{model}.tsv"]
     files += [run / "figures" / f"{panel}.{ext}"
               for panel in ("fig5_panel", "fig1_3d") for ext in ("pdf", "png")]
-    files += [run / "tables" / "results.csv", run / "tables" / "results.md"]
+    files += [run / "figures" / f"training_curves.{ext}" for ext in ("pdf", "png")]
+    files += [run / "tables" / f"results.{ext}" for ext in ("csv", "md", "html")]
+    files += [run / "tables" / f"provenance.{ext}" for ext in ("csv", "html")]
     return files
 
 
@@ -129,7 +148,7 @@ def test_paper_dag_has_every_stage(tmp_path):
     assert counts == {
         "data": 1, "train": 6, "directions": 6, "surface_shard": 6 * 8, "merge_surface": 6,
         "surface_curve": 6, "plot_surface": 6, "plot_curve": 6, "panel": 2, "table": 1,
-        "all": 1,
+        "training_curves": 1, "provenance": 1, "all": 1,
     }
     shards = {w for rule, w in jobs if rule == "surface_shard"}
     assert shards == {f"model={m}, shard={i}, nshards=8" for m in PAPER_MODELS for i in range(8)}
@@ -170,19 +189,174 @@ def test_invalid_config_fails_before_any_job(tmp_path, content, key):
 # --------------------------------------------------------------------------- the smoke run
 
 
-def test_smoke_run_produces_every_file_and_the_report(smoke):
-    workdir, data = smoke
+def test_smoke_run_produces_every_file(smoke):
+    workdir, _ = smoke
     run = workdir / "results" / "smoke"
     missing = [str(p.relative_to(run)) for p in expected_files(run) if not p.is_file()]
     assert not missing
     # a killed training resumes from resume.pt, which Snakemake must leave alone
     assert (run / "train" / "resnet20" / "resume.pt").is_file()
-    report = workdir / "report.html"
-    snakemake(workdir, "--report", str(report), configfiles=(SMOKE, data))
-    html = report.read_text(errors="replace")
-    for name in ["fig5_panel.png", "fig1_3d.png", "resnet20_contour.png",
-                 "resnet20_noshort_1d.png", "results.csv"]:
-        assert name in html
+
+
+# ------------------------------------------------------------------------------- the report
+
+
+@pytest.fixture(scope="module")
+def report(smoke) -> Path:
+    """The smoke run's HTML report, built as the README says."""
+    workdir, data = smoke
+    path = workdir / "report.html"
+    snakemake(workdir, "--report", str(path), configfiles=(SMOKE, data))
+    return path
+
+
+class Scripts(HTMLParser):
+    """The text of every <script> element that has an id."""
+
+    def __init__(self):
+        super().__init__()
+        self.scripts, self.current = {}, None
+
+    def handle_starttag(self, tag, attrs):
+        self.current = dict(attrs).get("id") if tag == "script" else None
+
+    def handle_data(self, data):
+        if self.current:
+            self.scripts[self.current] = self.scripts.get(self.current, "") + data
+
+    def handle_endtag(self, tag):
+        self.current = None
+
+
+class Tables(HTMLParser):
+    """Body rows of the tables in an HTML page, cells as text."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.cell, self.body = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        self.body = self.body or tag == "tbody"
+        if self.body and tag == "tr":
+            self.rows.append([])
+        elif self.body and tag == "td":
+            self.cell = ""
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.rows[-1].append(self.cell)
+            self.cell = None
+        self.body = self.body and tag != "tbody"
+
+
+def parsed(parser: HTMLParser, text: str) -> HTMLParser:
+    parser.feed(text)
+    return parser
+
+
+def report_data(report: Path) -> tuple[dict, dict]:
+    """The report's ``results`` (path -> entry, data embedded) and ``categories`` objects."""
+    scripts = parsed(Scripts(), report.read_text()).scripts
+    values = {}
+    for name in ("results", "categories"):
+        match = re.fullmatch(rf"\s*var {name} = (.*);\s*", scripts[name], re.S)
+        values[name] = json.loads(match.group(1))
+    return values["results"], values["categories"]
+
+
+def embedded(entry: dict) -> bytes:
+    return base64.b64decode(entry["data_uri"].split("base64,", 1)[1])
+
+
+def table_rows(entry: dict) -> list[list[str]]:
+    return parsed(Tables(), embedded(entry).decode()).rows
+
+
+def test_report_has_a_page_per_experiment_with_the_table_curves_and_every_figure(smoke, report):
+    workdir, _ = smoke
+    run = workdir / "results" / "smoke"
+    results, categories = report_data(report)
+    assert list(categories) == [ARCHITECTURE]
+    page = categories[ARCHITECTURE]
+    assert sorted(page) == SECTIONS
+    # every figure the run drew, embedded byte for byte, each with a caption about the paper
+    pngs = sorted(str(p.relative_to(workdir)) for p in (run / "figures").glob("*.png"))
+    assert len(pngs) == 2 * len(KINDS) + 3  # per model, two panels, the training curves
+    for path in pngs:
+        entry = results[path]
+        assert entry["mime_type"] == "image/png" and embedded(entry) == (workdir / path).read_bytes()
+        assert "paper" in entry["caption"].lower(), path
+    assert page["2. Training curves"] == ["results/smoke/figures/training_curves.png"]
+    assert sorted(page["3. Paper figures"]) == [f"results/smoke/figures/{p}.png"
+                                              for p in ("fig1_3d", "fig5_panel")]
+    # the results table inline (an HTML page, not a CSV download), numbers as in results.csv
+    [table] = page["1. Results table"]
+    assert results[table]["mime_type"] == "text/html"
+    with open(run / "tables" / "results.csv", newline="") as fh:
+        expected = list(csv.DictReader(fh))
+    rows = table_rows(results[table])
+    assert [r[0] for r in rows] == SMOKE_MODELS
+    assert [r[4] for r in rows] == [f"{float(e['test_err']):.2f}" for e in expected]
+    # provenance of every surface: grid, data, precision, device, time
+    [provenance] = page["5. Provenance"]
+    rows = table_rows(results[provenance])
+    assert [r[1] for r in rows] == [f"{m}{s}.h5" for s in ("", "_1d") for m in SMOKE_MODELS]
+    assert {r[2] for r in rows} == {"7 x 7 on [-1, 1] x [-1, 1]", "9 points on [-1, 1]"}
+    assert {(r[3], r[5], r[7]) for r in rows} == {("synthetic", "first 64", "cpu")}
+    assert all(r[6].startswith("fp32") and float(r[8]) > 0 for r in rows)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (Debian: apt-get install chromium)")
+def test_report_shows_the_table_and_every_figure_in_a_browser(report, tmp_path):
+    # A copy of the report with tests/data/walk_report.js appended: it opens every result the
+    # way the report's own buttons do and records what the page then shows.
+    walker = (REPO / "tests" / "data" / "walk_report.js").read_text()
+    text = report.read_text()
+    end = text.rindex("</body>")
+    page = tmp_path / "walked.html"
+    page.write_text(f"{text[:end]}<script>{walker}</script>{text[end:]}")
+    # its own profile folder: a browser left running elsewhere cannot hold this one up
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=60000",
+                          "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=300).stdout
+    match = re.search(r'<pre id="landscape-check">(\{.*?)</pre>', dom, re.S)
+    assert match, dom[-2000:]
+    outcome = json.loads(html.unescape(match.group(1)))
+    assert outcome["error"] is None
+    assert list(outcome["categories"]) == [ARCHITECTURE]
+    assert sorted(outcome["categories"][ARCHITECTURE]) == SECTIONS  # every section in the menu
+    results, _ = report_data(report)
+    assert sorted(r["path"] for r in outcome["results"]) == sorted(results)
+    for shown in outcome["results"]:
+        assert shown["shown"] and shown["caption_shown"], shown
+        if shown["mime"] == "image/png":
+            assert shown["width"] > 100, shown  # decoded and laid out
+        else:
+            assert len(shown["rows"]) == (2 if shown["path"].endswith("results.html") else 4), shown
+
+
+# --------------------------------------------------------------------- the README's picture
+
+
+def test_readme_front_picture_is_what_its_command_draws(smoke):
+    workdir, data = smoke
+    readme = README.read_text()
+    assert f'<img src="{FRONT_PICTURE}"' in readme
+    command = re.search(rf"`(snakemake [^`]*{re.escape(FRONT_PICTURE)}[^`]*)`", readme).group(1)
+    words = command.split()
+    assert words[:5] == ["snakemake", "--cores", "2", FRONT_PICTURE, "--configfile"]
+    snakemake(workdir, FRONT_PICTURE, "--configfile", *(str(REPO / w) for w in words[5:]), str(data))
+    drawn = workdir / FRONT_PICTURE
+    panel = workdir / "results" / "smoke" / "figures" / "fig5_panel.png"
+    assert drawn.read_bytes() == panel.read_bytes()
+    # the committed picture has the layout the pipeline draws today (its pixels depend on
+    # the machine's arithmetic, its size does not)
+    assert imread(REPO / FRONT_PICTURE).shape == imread(drawn).shape
 
 
 def test_second_dry_run_has_nothing_to_do(smoke):

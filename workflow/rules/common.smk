@@ -31,6 +31,8 @@ CURVE = f"{RUN}/surfaces/{{model}}_1d.h5"
 FIGURE = f"{RUN}/figures/{{model}}_{{kind}}.{{ext}}"
 PANEL = f"{RUN}/figures/{{panel}}.{{ext}}"
 TABLE = f"{RUN}/tables/results.{{ext}}"
+PROVENANCE = f"{RUN}/tables/provenance.{{ext}}"
+TRAINING_CURVES = f"{RUN}/figures/training_curves.{{ext}}"
 
 FIGURE_FORMATS = ["pdf", "png"]  # PDF for papers; PNG for the HTML report
 
@@ -89,6 +91,7 @@ def check_panels(panels: dict, models: list[str]) -> None:
         if len({len(row) for row in rows}) != 1:
             raise WorkflowError(f"config key {key}: all rows must have the same number of models")
         taken = {f"{m}_{kind}" for m in models for kind in (*KINDS_2D, *KINDS_1D)}
+        taken.add("training_curves")
         if name in taken:
             raise WorkflowError(f"config key panels.{name}: the name of a per-model figure")
         missing = sorted({m for row in rows for m in row} - set(models))
@@ -184,6 +187,32 @@ def surface_shards(wildcards) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ figures
+# The HTML report (snakemake --report) has one page (category) per experiment of the paper,
+# each in the same sections (subcategories, which the report sorts by name). Every file in
+# it has a caption under workflow/report/ saying what the paper's version shows. This run's
+# models and panels are the architecture study; an experiment added later wraps its outputs
+# in report(..., category=<its title>, subcategory=<one of SECTIONS>) and gets its own page.
+
+ARCHITECTURE = "Architecture (Figs. 1, 5)"  # short: the report's side bar shows the path
+SECTIONS = {
+    "table": "1. Results table",
+    "training": "2. Training curves",
+    "paper": "3. Paper figures",
+    "models": "4. Per model",
+    "provenance": "5. Provenance",
+}
+
+
+def in_report(path: str, caption: str, section: str, labels, category: str = ARCHITECTURE):
+    """``path`` marked for the report: on ``category``'s page, in ``section``, captioned by
+    workflow/report/<caption>.rst."""
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=SECTIONS[section],
+        labels=labels,
+    )
 
 
 def plot_style() -> str:
@@ -197,17 +226,12 @@ def curve_style() -> str:
 
 
 def surface_figures(ext: str) -> list:
-    """One file per configured 2-D kind; PNGs go into the report, one category per kind."""
+    """One file per configured 2-D kind; each PNG goes into the report with its kind's caption."""
     paths = []
     for kind in config["plot"]["kinds"]:
         path = FIGURE.replace("{kind}", kind).replace("{ext}", ext)
         if ext == "png":
-            path = report(
-                path,
-                caption="../report/surface.rst",
-                category=f"2-D {kind}",
-                labels={"model": "{model}", "figure": kind},
-            )
+            path = in_report(path, kind, "models", {"model": "{model}", "figure": kind})
         paths.append(path)
     return paths
 
@@ -234,15 +258,40 @@ def panel_arguments(wildcards) -> str:
     )
 
 
+def model_names() -> str:
+    return " ".join(config["models"])
+
+
+def all_metrics() -> list[str]:
+    return expand(METRICS, model=config["models"])
+
+
+def all_surfaces() -> list[str]:
+    """Every model's 2-D surface, then every model's 1-D curve."""
+    return expand(SURFACE, model=config["models"]) + expand(CURVE, model=config["models"])
+
+
+def out_prefix(wildcards, output) -> str:
+    """The PDF output without its suffix: the --out-prefix of a command that writes PDF and PNG."""
+    return output.pdf.removesuffix(".pdf")
+
+
+def figure_arguments() -> str:
+    """Output settings of figures that are not surfaces (training curves)."""
+    return options({"dpi": config["plot"]["dpi"]})
+
+
 # -------------------------------------------------------------------------------- targets
 
 
 def final_outputs() -> list[str]:
-    """Everything the config asks for: figures per model, panels and the results table."""
+    """Everything the config asks for: figures per model, panels, training curves, tables."""
     models = config["models"]
     kinds = config["plot"]["kinds"] + ["1d"]
     return (
         expand(FIGURE, model=models, kind=kinds, ext=FIGURE_FORMATS)
         + expand(PANEL, panel=list(config["panels"]), ext=FIGURE_FORMATS)
-        + expand(TABLE, ext=["csv", "md"])
+        + expand(TRAINING_CURVES, ext=FIGURE_FORMATS)
+        + expand(TABLE, ext=["csv", "md", "html"])
+        + expand(PROVENANCE, ext=["csv", "html"])
     )

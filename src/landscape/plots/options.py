@@ -29,7 +29,7 @@ class PlotOptions:
 
     vmin/vmax/vlevel: contour levels ``arange(vmin, vmax, vlevel)`` and the colour range of
     filled contours and heat maps; for 1-D plots vmin/vmax limit the loss axis (default: 0
-    to the largest loss, at most ``LOSS_TOP``, see ``loss_axis``). zmax: the
+    to the largest loss, at most 5: ``curves.loss_limits``). zmax: the
     3-D surface is clipped there (overflowed points, +Inf, drawn at the ceiling). log: a
     logarithmic value scale (1-D loss axis, colour norms, geometric contour levels, log10
     heights in 3-D with ticks labelled in loss units).
