@@ -383,7 +383,7 @@ def test_grid_change_reruns_surfaces_and_figures_not_training(smoke, tmp_path):
     change = write_yaml(tmp_path / "grid.yaml", {"surface": {"x": "-0.5:0.5:7"}})
     counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, change))
     assert counts == {"surface_shard": 4, "merge_surface": 2, "plot_surface": 2, "panel": 2,
-                      "all": 1}
+                      "provenance": 1, "all": 1}
 
 
 def test_training_change_reruns_only_that_models_chain(smoke, tmp_path):

@@ -109,10 +109,10 @@ def label_contours(cs: ContourSet) -> list[Text]:
 
     Call once the axes has its final size. matplotlib places one label per long enough line
     piece; where lines of neighbouring levels bunch up, those labels collide. So the labels
-    are placed once without cutting the lines, the ones that would overlap a label of a lower
-    level (or an earlier one of the same level) or stick out of the axes are dropped, and the
-    rest are placed again, inline. The labels are left out of the layout, so laying the figure out again (when it
-    is saved) moves nothing.
+    are placed once without cutting the lines; the ones that would overlap a label of a lower
+    level (or an earlier one of the same level) or stick out of the axes are dropped; the rest
+    are placed again, inline. The labels are left out of the layout, so laying the figure out
+    again (when it is saved) moves nothing.
     """
     levels = labelled_levels(np.asarray(cs.levels))
     trial = cs.clabel(levels, inline=False, fontsize=LABEL_SIZE, fmt="%.3g")
@@ -122,7 +122,8 @@ def label_contours(cs: ContourSet) -> list[Text]:
     keep = []
     for text in trial:  # level by level from the lowest, as clabel adds them
         box = text.get_window_extent(renderer).padded(LABEL_PAD)
-        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        inside = (frame.x0 <= box.x0 and box.x1 <= frame.x1
+                  and frame.y0 <= box.y0 and box.y1 <= frame.y1)
         if inside and not any(box.overlaps(other) for other in boxes):
             boxes.append(box)
             keep.append(text.get_position())
