@@ -2,7 +2,8 @@
 
 Train curves are solid and test curves dashed; whichever of ``train_loss``, ``test_loss``,
 ``train_acc``, ``test_acc`` the file holds are drawn. Non-finite points (an overflowed loss)
-leave a gap in the line.
+leave a gap in the line. ``PlotOptions.marks`` draws labelled vertical lines (the two
+solutions of an interpolation at alpha = 0 and 1).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ CURVES = (  # (quantity, axis, line style, legend label)
     ("train_acc", "acc", "-", "train accuracy"),
     ("test_acc", "acc", "--", "test accuracy"),
 )
-LOSS_COLOR, ACC_COLOR = "tab:blue", "tab:red"
+LOSS_COLOR, ACC_COLOR, MARK_COLOR = "tab:blue", "tab:red", "0.25"
 
 
 def check_curves(s: Surface) -> None:
@@ -52,5 +53,18 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
     acc_ax.set_ylim(0, 100)
     acc_ax.set_ylabel("accuracy (%)", color=ACC_COLOR)
     acc_ax.tick_params(axis="y", which="both", labelcolor=ACC_COLOR)
+    draw_marks(ax, opts)
     ax.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=8)
     return acc_ax
+
+
+def draw_marks(ax: Axes, opts: PlotOptions) -> None:
+    """A dotted vertical line at each of ``opts.marks``, labelled at the top of the axes."""
+    labels = opts.mark_labels or [""] * len(opts.marks)
+    for x, label in zip(opts.marks, labels):
+        ax.axvline(x, color=MARK_COLOR, linestyle=":", linewidth=1.2)
+        if label:
+            ax.annotate(label, xy=(x, 1), xycoords=("data", "axes fraction"), xytext=(0, -4),
+                        textcoords="offset points", ha="center", va="top", fontsize=8,
+                        color=MARK_COLOR, bbox={"boxstyle": "round,pad=0.2", "fc": "white",
+                                                "ec": "none", "alpha": 0.8})
