@@ -259,34 +259,35 @@ class Rows:
         self.run = run
         self.entries = list(entries)  # indices into run.names
         sizes = [int(np.prod(run.shapes[i])) for i in self.entries]
-        per_block = max(1, int(block_mb * MB) // (8 * len(run.members)))
+        per_block = max(1, int(block_mb * MB) // (8 * (len(run.members) + 1)))
         self.blocks = plan_blocks(sizes, per_block)
         self.progress = progress
 
     def __iter__(self) -> Iterator[tuple[list[Piece], torch.Tensor]]:
-        """``(pieces, R)``: ``R[r]`` is checkpoint r's row over the block's columns (float64)."""
+        """``(pieces, R)``: ``R[r]`` is checkpoint r's row over the block's columns (float64).
+
+        ``R`` is one buffer, overwritten by the next block: use it before asking for the next.
+        """
         members = self.run.members
+        widest = max(sum(stop - first for _, first, stop in pieces) for pieces in self.blocks)
+        buffer = torch.empty(len(members) + 1, widest, dtype=torch.float64)
         bar = tqdm(total=len(self.blocks) * (len(members) + 1), unit="file", desc="checkpoints",
                    disable=None if self.progress is None else not self.progress)
         with bar:
             for pieces in self.blocks:
                 width = sum(stop - first for _, first, stop in pieces)
-                base = self._read(self.run.final, pieces, width)
-                bar.update(1)
-                rows = torch.empty(len(members), width, dtype=torch.float64)
-                for r, m in enumerate(members):
-                    rows[r] = self._read(m, pieces, width)
-                    rows[r] -= base
+                rows, base = buffer[:-1, :width], buffer[-1, :width]
+                for row, m in ((base, self.run.final), *zip(rows, members)):
+                    self._read(m, pieces, row)
                     bar.update(1)
+                rows -= base
                 yield pieces, rows
 
-    def _read(self, m: Member, pieces: list[Piece], width: int) -> torch.Tensor:
-        out = torch.empty(width, dtype=torch.float64)
+    def _read(self, m: Member, pieces: list[Piece], out: torch.Tensor) -> None:
         at = 0
         for part in m.read([(self.run.names[self.entries[i]], a, b) for i, a, b in pieces]):
             out[at : at + len(part)] = part
             at += len(part)
-        return out
 
 
 # ----------------------------------------------------------------------------------- PCA
@@ -301,24 +302,31 @@ class PCA:
     singular_values: np.ndarray  # (2,)
 
 
-def pca(run: Run, block_mb: float = 1024.0, progress: bool | None = None) -> PCA:
-    """The two leading principal directions of the run's rows (see the module docstring)."""
-    n = len(run.members)
-    kept = [i for i, s in enumerate(run.shapes) if len(s) >= 2]  # 1-D tensors: zero columns
-    rows = Rows(run, kept, block_mb, progress)
+def gram_matrix(rows: Rows) -> np.ndarray:
+    """``R R^T`` (float64), summed over the column blocks."""
+    n = len(rows.run.members)
     gram = torch.zeros(n, n, dtype=torch.float64)
     for _, block in rows:
         gram += block @ block.T
-    gram = gram.numpy()
+    return gram.numpy()
+
+
+def pca(run: Run, block_mb: float = 1024.0, progress: bool | None = None) -> PCA:
+    """The two leading principal directions of the run's rows (see the module docstring)."""
+    n = len(run.members)
+    if n < 3:
+        raise LandscapeError(f"{n} checkpoint(s) span fewer than two dimensions around their "
+                             "mean: a path needs at least 3 checkpoints that differ")
+    kept = [i for i, s in enumerate(run.shapes) if len(s) >= 2]  # 1-D tensors: zero columns
+    rows = Rows(run, kept, block_mb, progress)
+    gram = gram_matrix(rows)
     centre = np.eye(n) - 1.0 / n
     values, vectors = np.linalg.eigh(centre @ gram @ centre)
     values, vectors = np.clip(values[::-1], 0, None), vectors[:, ::-1]
     total = values.sum()
-    if n < 3 or values[1] <= 1e-12 * total:
-        raise LandscapeError(
-            f"the {n} checkpoints span fewer than two dimensions around their mean: a path "
-            "needs at least 3 checkpoints that differ"
-        )
+    if values[1] <= 1e-12 * total:
+        raise LandscapeError(f"the {n} checkpoints span fewer than two dimensions around their "
+                             "mean: a path needs at least 3 checkpoints that differ")
     coeffs = centre @ vectors[:, :2]
     # Sign: each coefficient vector's largest entry positive (sklearn's svd_flip on U).
     coeffs *= np.sign(coeffs[np.abs(coeffs).argmax(axis=0), [0, 1]])
@@ -363,14 +371,14 @@ def project(run: Run, directions: Directions, block_mb: float = 1024.0,
                   [tuple(t.shape) for t in state.values()])
     index = {name: i for i, name in enumerate(run.names)}
     entries = [index[name] for name in alignment.names]
-    axes = [[d.double().reshape(-1) for d in axis] for axis in alignment.axes]
+    axes = [[d.reshape(-1) for d in axis] for axis in alignment.axes]  # float32, as stored
     dots = np.zeros((len(run.members), 2))
     for pieces, block in Rows(run, entries, block_mb, progress):
         d = torch.stack([torch.cat([axis[i][first:stop] for i, first, stop in pieces])
-                         for axis in axes])
+                         for axis in axes]).double()
         dots += (block @ d.T).numpy()
-    metric = np.array([[float(sum((a * b).sum() for a, b in zip(p, q))) for q in axes]
-                       for p in axes])
+    metric = np.array([[sum(float(torch.dot(a.double(), b.double())) for a, b in zip(p, q))
+                        for q in axes] for p in axes])
     if abs(np.linalg.det(metric)) <= 1e-12 * metric[0, 0] * metric[1, 1]:
         raise LandscapeError(f"the two directions of {directions.source} are parallel (or one is"
                              " zero): they span no plane to project onto")
