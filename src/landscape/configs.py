@@ -200,7 +200,8 @@ class PathConfig:
                                group=COVERING)
     block_mb: float = setting(
         1024.0, "memory for the rows read at once (checkpoints x weights x 8 bytes); a smaller "
-        "block means more passes over the files, never other numbers", minimum=0, above=True)
+        "block means more, smaller reads of the files, never other numbers", minimum=0,
+        above=True)
 
     def validate(self) -> None:
         check_settings(self)
