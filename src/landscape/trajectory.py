@@ -6,8 +6,8 @@ Rows are ``w_epoch - w_final`` over the model's parameters, one per checkpoint, 
 tensors (biases, BatchNorm) zeroed as the reference does. The PCA is the reference's (sklearn
 ``PCA(n_components=2)`` on those rows: columns centred over the checkpoints), computed
 without ever holding the matrix: the ``n x n`` Gram matrix ``G = R R^T`` is summed block by
-block of columns, read from every checkpoint (memory-mapped, so a block reads only its own
-bytes), then
+block of columns, read from every checkpoint (positioned reads of just the block's bytes,
+located by loading the checkpoint onto the meta device once), then
 
 - the centred Gram ``K = C G C`` (``C = I - 1 1^T / n``) gives the principal values
   ``lambda_k`` and coefficient vectors ``u_k`` (``numpy.linalg.eigh``); the explained-variance
@@ -17,9 +17,9 @@ bytes), then
   model's row is zero, so it sits at (0, 0).
 
 Memory: one block of ``n`` rows (``block_mb``), the two directions (float32, the model's
-size) and ``n x n`` numbers, whatever the number of epochs. ``project_path`` projects the
-same rows onto any two directions (least squares: for orthonormal directions the plain dot
-products) in one pass.
+size) and ``n x n`` numbers, whatever the number of epochs. ``project`` projects the same
+rows onto any two directions (least squares: for orthonormal directions the plain dot
+products) in one pass. docs/trajectories.md has the commands, files and measurements.
 """
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ def path_figure(t: Trajectory, surface: Surface | None = None, name: str = "trai
     else:
         grid = t.grid
     draw_path(ax, t)
+    ax.ticklabel_format(style="sci", scilimits=(-3, 4))  # a path on random directions is tiny
     ax.set_xlim(min(grid.x.min, t.x.min()), max(grid.x.max, t.x.max()))
     ax.set_ylim(min(grid.y.min, t.y.min()), max(grid.y.max, t.y.max()))
     labels = t.axis_labels() or (
