@@ -17,7 +17,8 @@ import yaml
 from landscape.choices import MODEL_NAMES
 from landscape.cli import build_parser
 from landscape.configs import (
-    BenchConfig, DataConfig, DirectionsConfig, SurfaceConfig, TrainConfig,
+    BenchConfig, DataConfig, DirectionsConfig, ProjectConfig, SurfaceConfig, TrainConfig,
+    TrajectoryConfig,
 )
 from landscape.errors import LandscapeError
 from landscape.plots.options import FigureOptions, PlotOptions
@@ -29,13 +30,16 @@ SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").r
 # Required options of each command, as (flag, value), and the config class behind it.
 COMMANDS = {
     "train": (TrainConfig, ["--model", "resnet20", "--out", "o"]),
-    "surface": (SurfaceConfig, ["--checkpoint", "c.pt", "--directions", "d.h5", "--x=-1:1:3",
-                                "--out", "o.h5"]),
+    "surface": (SurfaceConfig, ["--checkpoint", "c.pt", "--directions", "d.h5", "--out", "o.h5"]),
     "directions": (DirectionsConfig, ["--checkpoint", "c.pt", "--out", "o.h5"]),
     "bench": (BenchConfig, ["--model", "resnet20", "--out", "o.json"]),
     "data": (DataConfig, []),
     "plot": (FigureOptions, ["--surface", "s.h5", "--out-prefix", "p"]),
     "panel": (PlotOptions, ["--surfaces", "s.h5", "--models", "m", "--out-prefix", "p"]),
+    "trajectory": (TrajectoryConfig, ["--checkpoints", "c", "--out", "p.h5",
+                                      "--out-directions", "d.h5"]),
+    "project": (ProjectConfig, ["--checkpoints", "c", "--directions", "d.h5", "--out", "p.h5"]),
+    "plot-path": (FigureOptions, ["--path", "p.h5", "--out-prefix", "p"]),
 }
 # TrainConfig fields the workflow sets elsewhere: per model, top-level keys, or not at all
 # (the device is a job resource; the test-pass batch size does not change any number).

@@ -179,6 +179,49 @@ class DirectionsConfig:
         )
 
 
+# ---------------------------------------------------------------------------- trajectories
+
+COVERING = "covering grid (what `landscape surface --grid-from` sweeps)"
+
+
+@dataclass(kw_only=True)
+class PathConfig:
+    """An optimizer path: a run's per-epoch checkpoints, its final model, how they are read."""
+
+    checkpoints: tuple[str, ...] = setting(
+        help="the run's per-epoch checkpoints (epoch_NNN.pt of `landscape train --save-every "
+        "1`), or its training folder: every epoch_*.pt in it", nargs="+", metavar="CKPT")
+    final: str | None = setting(None, "the final model, the origin: it projects to (0, 0)",
+                                metavar="CKPT", none="the checkpoint of the last epoch")
+    arch: str | None = _arch()
+    margin: float = setting(0.2, "the covering grid reaches this fraction of the path's extent"
+                            " beyond it on every side", minimum=0, group=COVERING)
+    grid_points: int = setting(51, "points per axis of the covering grid", minimum=2,
+                               group=COVERING)
+    block_mb: float = setting(
+        1024.0, "memory for the rows read at once (checkpoints x weights x 8 bytes); a smaller "
+        "block means more, smaller reads of the files, never other numbers", minimum=0,
+        above=True)
+
+    def validate(self) -> None:
+        check_settings(self)
+        if not self.checkpoints:
+            raise LandscapeError("checkpoints: give at least one checkpoint or training folder")
+
+
+@dataclass(kw_only=True)
+class TrajectoryConfig(PathConfig):
+    """PCA directions of the path (``landscape trajectory``)."""
+
+
+@dataclass(kw_only=True)
+class ProjectConfig(PathConfig):
+    """The path projected onto given directions (``landscape project``)."""
+
+    directions: str = setting(help="direction file with two directions (e.g. random, "
+                              "filter-normalized: paper Fig. 8)")
+
+
 # ------------------------------------------------------------------------ sweeps of points
 
 EVALUATION = "evaluation (how each point is evaluated)"
@@ -222,9 +265,14 @@ class SurfaceConfig(EvalSettings):
     checkpoint: str = setting(help="checkpoint of the model (the origin)")
     directions: str = setting(help="direction file (ours or the reference's)")
     arch: str | None = _arch()
-    x: str = setting(help="x grid as MIN:MAX:NUM, e.g. -1:1:51", metavar="MIN:MAX:NUM")
+    x: str | None = setting(None, "x grid as MIN:MAX:NUM, e.g. -1:1:51", metavar="MIN:MAX:NUM",
+                            none="the grid of --grid-from")
     y: str | None = setting(None, "y grid as MIN:MAX:NUM, for a 2-D surface (needs a "
                             "ydirection)", metavar="MIN:MAX:NUM", none="a 1-D curve along x")
+    grid_from: str | None = setting(
+        None, "trajectory file (`landscape trajectory` or `project`): sweep the 2-D grid it "
+        "stores, which covers the projected path with a margin, instead of --x/--y",
+        metavar="PATH.h5", none="--x and --y")
     shard: str = setting("0/1", "compute only the points k (row-major over (j, i)) with "
                          "k %% N == I, 0-based; combine the N files with `landscape merge`",
                          metavar="I/N")
@@ -232,6 +280,14 @@ class SurfaceConfig(EvalSettings):
     def validate(self) -> tuple[Grid, Shard]:
         """Check every setting before any work; returns the parsed grid and shard."""
         self.validate_evaluation()
+        if (self.x is None) == (self.grid_from is None):
+            raise LandscapeError("give exactly one of --x (with --y for 2-D) and --grid-from")
+        if self.grid_from is not None:
+            if self.y is not None:
+                raise LandscapeError("--y does not apply with --grid-from (the file's grid is 2-D)")
+            from landscape.trajectory_file import read_grid  # h5py: only when needed
+
+            return read_grid(self.grid_from), parse_shard(self.shard)
         return Grid.parse(self.x, self.y), parse_shard(self.shard)
 
 

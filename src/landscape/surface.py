@@ -330,6 +330,8 @@ def compute_surface(
     alignment = check_sweep(model, directions, grid, splits)
     attrs = sweep_attrs(_provenance(cfg, payload), splits, alignment.dir_type, cfg.precision,
                         grid, shard)
+    if cfg.grid_from is not None:
+        attrs["grid_from"] = _grid_source(cfg.grid_from, cfg.directions, attrs["directions_sha256"])
     start = resume_state(out, attrs, grid, shard, restart)
     precision, batch_size = engine_settings(start, cfg.precision, cfg.batch_size)
 
@@ -371,6 +373,20 @@ def _provenance(cfg: SurfaceConfig, payload: Mapping[str, Any]) -> dict[str, Any
         "batch_size": cfg.batch_size,
         "compile": cfg.compile,
     }
+
+
+def _grid_source(path: str, directions: str, directions_sha256: str) -> str:
+    """``path``, after checking that its path was projected onto ``directions``: the grid
+    covers the path only in the coordinates of those directions."""
+    from landscape.trajectory_file import read_trajectory
+
+    recorded = read_trajectory(path).attrs.get("directions_sha256")
+    if recorded != directions_sha256:
+        raise LandscapeError(
+            f"--grid-from {path} holds a path projected onto other directions than "
+            f"--directions {directions}; pass the direction file it was made with"
+        )
+    return str(path)
 
 
 def _load_split(cfg: SurfaceConfig, split: str, device: torch.device

@@ -34,7 +34,7 @@ from landscape.h5files import atomic_h5, open_h5, read_attrs, read_string, write
 RUN_ATTRS = frozenset({
     "checkpoint", "directions", "data_dir", "device", "seconds", "shard", "shards",
     "points_computed", "nonfinite", "split_sizes", "engine_device",
-    "engine_precision_probe_max_error",
+    "engine_precision_probe_max_error", "grid_from",
 })
 # Quantities computed on request from stored ones: errors in percent, the paper's Fig. 7 ratio.
 DERIVED = {

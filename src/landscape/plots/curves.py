@@ -4,7 +4,8 @@ Train curves are solid and test curves dashed; whichever of ``train_loss``, ``te
 ``train_acc``, ``test_acc`` the file holds are drawn. Non-finite points (an overflowed loss)
 leave a gap in the line. The loss axis shows the informative range (``loss_limits``): the
 paper's 1-D plots stop at loss 5, where a network has long stopped classifying, so a curve
-that climbs to 300 does not flatten its minimum into the floor.
+that climbs to 300 does not flatten its minimum into the floor. ``PlotOptions.marks`` draws
+labelled vertical lines (the two solutions of an interpolation at alpha = 0 and 1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ CURVES = (  # (quantity, axis, line style, legend label)
     ("train_acc", "acc", "-", "train accuracy"),
     ("test_acc", "acc", "--", "test accuracy"),
 )
-LOSS_COLOR, ACC_COLOR = "tab:blue", "tab:red"
+LOSS_COLOR, ACC_COLOR, MARK_COLOR = "tab:blue", "tab:red", "0.25"
 LOSS_TOP = 5.0  # the paper's loss axis (Figs. 2, 3): 0 to 5
 HEADROOM = 1.05  # above the highest point drawn, so the curve does not run along the frame
 
@@ -79,5 +80,18 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
     acc_ax.set_ylim(0, 100)
     acc_ax.set_ylabel("accuracy (%)", color=ACC_COLOR)
     acc_ax.tick_params(axis="y", which="both", labelcolor=ACC_COLOR)
+    draw_marks(ax, opts)
     ax.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=8)
     return acc_ax
+
+
+def draw_marks(ax: Axes, opts: PlotOptions) -> None:
+    """A dotted vertical line at each of ``opts.marks``, labelled at the top of the axes."""
+    labels = opts.mark_labels or [""] * len(opts.marks)
+    for x, label in zip(opts.marks, labels):
+        ax.axvline(x, color=MARK_COLOR, linestyle=":", linewidth=1.2)
+        if label:
+            ax.annotate(label, xy=(x, 1), xycoords=("data", "axes fraction"), xytext=(0, -4),
+                        textcoords="offset points", ha="center", va="top", fontsize=8,
+                        color=MARK_COLOR, bbox={"boxstyle": "round,pad=0.2", "fc": "white",
+                                                "ec": "none", "alpha": 0.8})

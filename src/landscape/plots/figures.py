@@ -49,6 +49,12 @@ def check_kind(s: Surface, kind: str) -> None:
 def check_drawable(s: Surface, kind: str, name: str, opts: PlotOptions) -> None:
     """Everything that could fail while drawing, checked up front."""
     check_kind(s, kind)
+    if opts.marks and kind != "1d":
+        raise LandscapeError(f"--marks apply to 1-D curves (kind 1d), not to kind {kind!r}")
+    outside = [m for m in opts.marks if not s.x[0] <= m <= s.x[-1]]
+    if outside:
+        raise LandscapeError(f"mark {outside[0]:g} lies outside the x range "
+                             f"[{s.x[0]:g}, {s.x[-1]:g}] of surface {s.source}")
     if kind == "1d":
         check_curves(s)
         return
@@ -144,20 +150,33 @@ def check_grid(rows: int, cols: int, n: int) -> None:
 def panel_figure(surfaces: Sequence[Surface], titles: Sequence[str], rows: int, cols: int,
                  kind: str = "contour", name: str = "train_loss",
                  opts: PlotOptions = PlotOptions(), suptitle: str | None = None) -> Figure:
-    """Surfaces in a ``rows x cols`` grid, filled row by row, each axes titled."""
+    """Surfaces in a ``rows x cols`` grid, filled row by row, each axes titled, all axes on
+    the same ranges (but 3-D ones)."""
     check_grid(rows, cols, len(surfaces))
     for s in surfaces:
         check_drawable(s, kind, name, opts)
     per = PANEL_CELL.get(kind, (4.0, 3.5))
     fig = Figure(figsize=(per[0] * cols, per[1] * rows), layout="constrained")
-    unlabelled = []
+    unlabelled, axes = [], []
     for index, (s, title) in enumerate(zip(surfaces, titles), start=1):
         ax = add_axes(fig, rows, cols, index, kind)
         unlabelled.append(draw(ax, s, kind, name, opts))
         ax.set_title(title)
+        axes.append(ax)
+    if kind != "surface3d":
+        same_ranges(axes)
     if suptitle:
         fig.suptitle(suptitle)
     return finish(fig, unlabelled)
+
+
+def same_ranges(axes: Sequence[Axes]) -> None:
+    """Give every axes the union of their x and y ranges (the loss axis in 1-D), so that
+    widths and heights compare across a panel (paper Fig. 3)."""
+    for get, set_ in (("get_xlim", "set_xlim"), ("get_ylim", "set_ylim")):
+        limits = np.array([getattr(ax, get)() for ax in axes])
+        for ax in axes:
+            getattr(ax, set_)(limits[:, 0].min(), limits[:, 1].max())
 
 
 def panel_titles(models: Sequence[str], metrics: Sequence[str | Path] | None = None) -> list[str]:

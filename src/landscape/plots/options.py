@@ -20,6 +20,7 @@ PERCENT_RANGE = (0.0, 100.0, 5.0)
 VALUES = ("values (defaults: 0.1 / 10 / 0.5 for losses, 0 / 100 / 5 for accuracies and "
           "errors)")
 OUTPUT = "output"
+MARKS = "marks (1-D curves)"
 BY_QUANTITY = "by quantity"
 
 
@@ -32,7 +33,8 @@ class PlotOptions:
     to the largest loss, at most 5: ``curves.loss_limits``). zmax: the
     3-D surface is clipped there (overflowed points, +Inf, drawn at the ceiling). log: a
     logarithmic value scale (1-D loss axis, colour norms, geometric contour levels, log10
-    heights in 3-D with ticks labelled in loss units).
+    heights in 3-D with ticks labelled in loss units). marks, mark_labels: labelled vertical
+    lines on 1-D curves (the two solutions of an interpolation).
     """
 
     vmin: float | None = setting(None, "lowest contour level and colour; 1-D: loss axis bottom "
@@ -46,6 +48,12 @@ class PlotOptions:
                                  none="no clipping")
     log: bool = setting(False, "logarithmic value scale (1-D loss axis, colours, levels, 3-D "
                         "heights)", group=VALUES)
+    marks: tuple[float, ...] = setting((), "1-D curves: x values marked by a vertical line, "
+                                       "e.g. 0 1 for the two solutions of an interpolation "
+                                       "(paper Fig. 2)", group=MARKS, metavar="X")
+    mark_labels: tuple[str, ...] = setting((), "1-D curves: one label per mark, e.g. "
+                                           "'batch 128' 'batch 8192'", group=MARKS,
+                                           metavar="LABEL")
 
     def check(self) -> None:
         """Reject impossible settings before any file is read or drawn."""
@@ -61,6 +69,12 @@ class PlotOptions:
             raise LandscapeError(f"--log needs a positive --vmin, got {self.vmin}")
         if self.log and self.zmax is not None and self.zmax <= 0:
             raise LandscapeError(f"--log needs a positive --zmax, got {self.zmax}")
+        bad = [m for m in self.marks if not math.isfinite(m)]
+        if bad:
+            raise LandscapeError(f"--marks must be finite numbers, got {bad[0]}")
+        if self.mark_labels and len(self.mark_labels) != len(self.marks):
+            raise LandscapeError(f"{len(self.mark_labels)} --mark-labels for {len(self.marks)} "
+                                 "--marks: give one label per mark, or none")
 
 
 @dataclass(frozen=True, kw_only=True)
