@@ -54,6 +54,8 @@ def test_paper_values_are_section_6():
     assert PAPER.items() <= PAPER_TEST_ERROR.items()
     assert paper_test_error("resnet56_noshort_lr0.01") == 10.83
     assert paper_test_error("vgg9") == 6.00 and paper_test_error("vgg9_bs8192_wd0") == 11.07
+    assert paper_test_error("vgg9_bs128_wd0") == 7.37
+    assert paper_test_error("vgg9_bs8192_wd0.0005") == 10.19
     assert paper_test_error("densenet121") is None
 
 
