@@ -185,8 +185,13 @@ def test_a_resumed_run_says_where_it_resumes(tmp_path, data_dir, caplog):
     with caplog.at_level(logging.INFO, logger="landscape"):
         train(cfg, tmp_path, progress=False)
     lines = [r.getMessage() for r in caplog.records if r.name == "landscape.train"]
-    assert lines[0].startswith("resuming at epoch 2 of resnet20: 2 epochs")
+    assert lines[0] == "resuming resnet20 at epoch 2 of 2 on 64 synthetic images (32 test images), cpu"
     assert [line.split(":")[0] for line in lines[1:]] == ["epoch 2/2"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="landscape"):
+        train(cfg, tmp_path, progress=False)
+    assert [r.getMessage() for r in caplog.records if r.name == "landscape.train"] == [
+        f"resnet20: all 2 epochs already trained in {tmp_path}"]
 
 
 @pytest.mark.parametrize("seconds, text", [(0.4, "0 s"), (59.4, "59 s"), (61, "1 min 01 s"),

@@ -121,9 +121,7 @@ def train(
     keep = set(checkpoint_epochs(cfg))
     step = make_train_step(model, optimizer, precision=cfg.precision, compile=cfg.compile,
                            device=device)
-    log.info("%s %s: %d epochs on %d %s images (%d test images), %s", "resuming at epoch "
-             f"{start + 1} of" if start else "training", cfg.model, cfg.epochs, len(train_set),
-             cfg.dataset, len(test_set), device)
+    log.info("%s", start_line(cfg, start, len(train_set), len(test_set), device, out))
     run_started = time.perf_counter()
     for epoch in range(start + 1, cfg.epochs + 1):
         with policy.cudnn_benchmark(cfg.compile and device.type == "cuda"):
@@ -143,6 +141,16 @@ def train(
     _save(final, model, optimizer, cfg, cfg.epochs, history[-1] if history else {}, history)
     write_metrics(out / "metrics.csv", history)
     return final
+
+
+def start_line(cfg: TrainConfig, start: int, train_images: int, test_images: int,
+               device: torch.device, out: Path) -> str:
+    """What a training run is about to do: start, resume (from which epoch), or nothing."""
+    if start >= cfg.epochs:
+        return f"{cfg.model}: all {cfg.epochs} epochs already trained in {out}"
+    what = (f"resuming {cfg.model} at epoch {start + 1} of {cfg.epochs}" if start
+            else f"training {cfg.model}: {cfg.epochs} epochs")
+    return f"{what} on {train_images} {cfg.dataset} images ({test_images} test images), {device}"
 
 
 def epoch_line(row: dict[str, float], epochs: int, eta_seconds: float) -> str:
