@@ -11,6 +11,7 @@
 # every rule runs the `landscape` command of the environment Snakemake itself is installed in
 # (`pip install -e .` installs both), so one environment holds torch once, not once per rule.
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("8.20")
@@ -20,7 +21,16 @@ min_version("8.20")
 configfile: f"{workflow.basedir}/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+try:
+    validate(config, "workflow/schemas/config.schema.yaml")
+except WorkflowError as exc:
+    # Under an unknown key Snakemake prints the whole schema: name the key in one line instead.
+    error = exc.__context__  # jsonschema's ValidationError
+    if getattr(error, "validator", None) != "additionalProperties":
+        raise
+    where = "config key " + ".".join(map(str, error.path)) if error.path else "config"
+    valid = ", ".join(error.schema.get("properties", {}))
+    raise WorkflowError(f"{where}: {error.message}; valid keys: {valid}") from None
 
 
 report: "workflow/report/workflow.rst"

@@ -1,6 +1,7 @@
 """Data: CIFAR-format round trip, verification, the download boundary, subsets, augmentation."""
 
 import hashlib
+import os
 import pickle
 import tarfile
 import urllib.error
@@ -72,6 +73,61 @@ def test_unparsable_batch_file_is_named(tmp_path):
     bad.write_bytes(b"\x80\x04garbage")
     with pytest.raises(LandscapeError, match=r"cannot parse CIFAR batch file .*data_batch_1"):
         data.read_batches([bad])
+
+
+class _Payload:
+    """Unpickling this runs ``touch MARKER``: what a hostile batch file would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def _swap_in(folder, name, payload: bytes) -> None:
+    """Replace batch ``name`` by ``payload`` and update the manifest to match it."""
+    (folder / name).write_bytes(payload)
+    manifest = folder / data.SYNTHETIC_CHECKSUMS
+    lines = [f"{hashlib.md5(payload).hexdigest()}  {name}" if line.endswith(f"  {name}")
+             else line for line in manifest.read_text().splitlines()]
+    manifest.write_text("\n".join(lines) + "\n")
+
+
+def test_batch_file_with_code_is_refused_without_running_it(tmp_path, cli_error):
+    folder = data.prepare_synthetic(tmp_path)
+    marker = tmp_path / "MARKER"
+    with open(folder / "data_batch_2", "rb") as fh:
+        entry = pickle.load(fh)
+    entry["labels"] = _Payload(marker)  # a matching manifest line: the checksum passes
+    _swap_in(folder, "data_batch_2", pickle.dumps(entry, protocol=2))
+    with pytest.raises(LandscapeError, match=r"data_batch_2 is a pickle that would run code to "
+                       r"load \(posix\.system\); refused"):
+        data.load("synthetic", "train", tmp_path)
+    message = cli_error("data", "--dataset", "synthetic", "--data-dir", tmp_path)
+    assert "data_batch_2" in message and "would run code" in message
+    assert not marker.exists()
+    # the same guard sits on the CIFAR-10 path: one parser reads both
+    with pytest.raises(LandscapeError, match="would run code"):
+        data.read_batches([folder / "data_batch_2"])
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_batch_files_of_any_pickle_protocol_parse(tmp_path, protocol):
+    # Python 2's CIFAR-10 files (protocol 2, latin-1 strings), NumPy 1 and 2 module names
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(3, 3072), dtype=np.uint8)
+    entry = {"batch_label": "b", "labels": [1, 2, 3], "data": images,
+             "filenames": [b"a.png", b"b.png", b"c.png"], "count": np.int64(3)}
+    payload = pickle.dumps(entry, protocol=protocol)
+    if protocol == 2:  # names are newline-terminated: spell them as NumPy 1 (and CIFAR) did
+        assert b"numpy._core" in payload
+        payload = payload.replace(b"numpy._core", b"numpy.core")
+    (tmp_path / "batch").write_bytes(payload)
+    got, labels = data.read_batches([tmp_path / "batch"])
+    np.testing.assert_array_equal(got, images.reshape(-1, 3, 32, 32))
+    assert labels.tolist() == [1, 2, 3]
 
 
 def test_cifar10_facts_agree_with_torchvision():

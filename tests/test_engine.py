@@ -280,6 +280,49 @@ def test_bad_precision_and_data_are_refused(trained, images):
         make_evaluator(trained, images, batch_size=0)
 
 
+# ------------------------------------------------------------- any image and model dtype
+
+
+@pytest.mark.parametrize("model_dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("image_dtype", [torch.uint8, torch.float32, torch.float64])
+def test_engine_equals_the_plain_path_for_any_images_and_model(images, image_dtype, model_dtype):
+    # uint8 images are normalized with the paper's constants; float images are taken as
+    # already preprocessed by both paths (never divided by 255 again); a float64 model runs
+    # in float64. Unnormalized float pixels (0..255) make the difference visible.
+    torch.manual_seed(0)
+    model = Tiny().to(model_dtype)
+    randomize_bn_(model, seed=5)
+    pixels = images.images[:48]
+    inputs = pixels if image_dtype == torch.uint8 else pixels.to(image_dtype)
+    data = datasets.ImageSet(inputs, images.labels[:48])
+    plain = evaluate(model, data, 16)
+    engine = make_evaluator(model, data, precision="auto" if model_dtype == torch.float64
+                            else "fp32", batch_size=16)
+    assert close(engine(), plain, tol=1e-12 if model_dtype == torch.float64 else FP32_TOL)
+    assert engine.folded == 1
+    if model_dtype == torch.float64:
+        assert engine.precision == "fp64"
+    # the independent computation: the inputs exactly as given (or normalized when uint8)
+    x = datasets.normalize(pixels, model_dtype) if image_dtype == torch.uint8 else inputs
+    with torch.no_grad():
+        expected = F.cross_entropy(model.eval()(x.to(model_dtype)).double(), data.labels).item()
+    assert policy.relative_error(plain[0], expected) < 1e-6
+
+
+def test_other_model_dtypes_and_precisions_are_refused_in_one_line(images):
+    data = datasets.ImageSet(images.images[:16], images.labels[:16])
+    double = Tiny().double()
+    for mode in ("fp32", "bf16", "tf32"):
+        with pytest.raises(LandscapeError) as err:
+            make_evaluator(double, data, precision=mode)
+        message = str(err.value)
+        assert "float64" in message and "precision auto" in message and "\n" not in message
+    for dtype in (torch.float16, torch.bfloat16):
+        with pytest.raises(LandscapeError) as err:
+            make_evaluator(Tiny().to(dtype), data, precision="auto")
+        assert f"this one is {dtype}" in str(err.value) and "\n" not in str(err.value)
+
+
 # ------------------------------------------------------------------------------- compile
 
 

@@ -133,6 +133,17 @@ def test_cli_merge_bad_input_is_one_line(shards, tmp_path, capsys):
     assert main(["merge", *map(str, parts), "--out", str(out)]) == 0 and out.exists()
 
 
+def test_out_equal_to_an_input_is_refused(shards, tmp_path, cli_error):
+    _, parts = shards
+    copies = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for src, dst in zip(parts, copies):
+        dst.write_bytes(src.read_bytes())
+    before = copies[1].read_bytes()
+    message = cli_error("merge", *copies, "--out", tmp_path / "." / "s1.h5")
+    assert "would overwrite the input" in message and "s1.h5" in message
+    assert copies[1].read_bytes() == before  # the shard is untouched
+
+
 def with_dataset(src, dst, name, values):
     """A copy of shard ``src`` with one more dataset (a Hessian map's ``max_eig``, say)."""
     dst.write_bytes(src.read_bytes())

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from landscape import data
-from landscape.checkpoint import save_checkpoint
+from landscape.checkpoint import load_model, save_checkpoint
 from landscape.cli import main
 from landscape.directions import random_directions, read_directions, write_directions
 from landscape.errors import LandscapeError
@@ -316,3 +316,97 @@ def test_cli_directions_bad_input(files, tmp_path, cli_error):
     assert "--norm do not apply with --target" in cli_error(
         "directions", "--checkpoint", ckpt, "--target", ckpt, "--norm", "filter", "--out", out)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def _stderr_lines(capsys) -> list[str]:
+    return capsys.readouterr().err.strip().splitlines()
+
+
+def test_readme_interpolation_ends_at_each_checkpoints_own_numbers(
+        trained_checkpoint, data_dir, tmp_path, capsys):
+    # The README's Fig. 2 recipe: a target direction (states by default), then a 1-D sweep
+    # of both splits. alpha = 0 must be the first model and alpha = 1 the second, BatchNorm
+    # running statistics included (fp32 here: the recipe's precision is not the point).
+    first, final = trained_checkpoint.parent / "epoch_001.pt", trained_checkpoint
+    target, curve = tmp_path / "target.h5", tmp_path / "interp.h5"
+    assert main(["directions", "--checkpoint", str(first), "--target", str(final),
+                 "--out", str(target)]) == 0
+    assert not any(": warning:" in line for line in _stderr_lines(capsys))
+    assert main(["surface", "--checkpoint", str(first), "--directions", str(target),
+                 "--dataset", "synthetic", "--data-dir", str(data_dir), "--x=-0.5:1.5:5",
+                 "--splits", "train", "test", "--subset", "100", "--precision", "fp32",
+                 "--device", "cpu", "--no-progress", "--out", str(curve)]) == 0
+    surface = read_surface(curve)
+    alphas = list(surface.x)
+    for path, alpha in ((first, 0.0), (final, 1.0)):
+        model, _ = load_model(path)
+        for split in ("train", "test"):
+            images = data.load("synthetic", split, data_dir).select(torch.arange(100))
+            loss, acc = evaluate(model, images)
+            i = alphas.index(alpha)
+            assert surface.get(f"{split}_loss")[i] == pytest.approx(loss, rel=1e-4), (path, split)
+            assert abs(surface.get(f"{split}_acc")[i] - acc) <= 1.0, (path, split)  # 1 image
+    # the two models differ, so the ends cannot agree by accident
+    assert surface.get("train_loss")[alphas.index(0.0)] != pytest.approx(
+        surface.get("train_loss")[alphas.index(1.0)], rel=1e-3)
+
+
+def test_weights_target_direction_warns_in_one_line(trained_checkpoint, tmp_path, capsys):
+    first = trained_checkpoint.parent / "epoch_001.pt"
+    capsys.readouterr()
+    assert main(["directions", "--checkpoint", str(first), "--target", str(trained_checkpoint),
+                 "--dir-type", "weights", "--out", str(tmp_path / "t.h5")]) == 0
+    err = _stderr_lines(capsys)
+    assert len(err) == 1 and err[0].startswith("landscape directions: warning: --dir-type "
+                                               "weights with --target"), err
+    assert "running statistics stay" in err[0]
+
+
+def test_directions_of_another_checkpoint_need_an_explicit_option(
+        files, data_dir, tmp_path, capsys, cli_error):
+    ckpt, _ = files
+    dirs = tmp_path / "d.h5"
+    assert main(["directions", "--checkpoint", str(ckpt), "--out", str(dirs)]) == 0
+    model, _ = load_model(ckpt)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, {"state_dict": model.state_dict(), "arch": "resnet20"})
+    out = tmp_path / "s.h5"
+    argv = ["surface", "--checkpoint", str(other), "--directions", str(dirs), "--x=-1:1:2",
+            "--dataset", "synthetic", "--data-dir", str(data_dir), "--subset", "8",
+            "--precision", "fp32", "--device", "cpu", "--no-progress", "--out", str(out)]
+    message = cli_error(*argv)
+    assert f"direction file {dirs} was drawn for checkpoint {ckpt}" in message
+    assert f"not for {other}" in message and "--allow-other-checkpoint" in message
+    assert not out.exists()
+
+    capsys.readouterr()
+    assert main([*argv, "--allow-other-checkpoint"]) == 0
+    warnings = [line for line in _stderr_lines(capsys) if ": warning: " in line]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"landscape surface: warning: direction file {dirs} was drawn for checkpoint"), warnings
+    attrs = read_surface(out).attrs
+    drawn_for = read_directions(dirs).attrs["checkpoint_sha256"]
+    assert attrs["other_checkpoint"] is True
+    assert attrs["directions_checkpoint_sha256"] == drawn_for != attrs["checkpoint_sha256"]
+
+    # at the checkpoint they were drawn for: no option, no warning, recorded as such
+    same = tmp_path / "same.h5"
+    assert main([*argv[:2], str(ckpt), *argv[3:-1], str(same)]) == 0
+    assert not any(": warning: " in line for line in _stderr_lines(capsys))
+    attrs = read_surface(same).attrs
+    assert not attrs["other_checkpoint"] and attrs["directions_checkpoint_sha256"] == drawn_for
+
+
+def test_surface_says_what_it_does_before_the_first_point(files, data_dir, tmp_path, capsys):
+    ckpt, dirs = files
+    capsys.readouterr()
+    assert main(["surface", "--checkpoint", str(ckpt), "--directions", str(dirs), "--x=-1:1:2",
+                 "--dataset", "synthetic", "--data-dir", str(data_dir), "--subset", "8",
+                 "--device", "cpu", "--no-progress", "--out", str(tmp_path / "s.h5")]) == 0
+    err = _stderr_lines(capsys)
+    assert [line.split(":")[1].split()[0] for line in err] == ["loading", "setting", "evaluating"]
+    assert err[0] == "landscape surface: loading synthetic (train, 8 images each) onto cpu"
+    assert "precision" in err[1] and "2 points" in err[2]

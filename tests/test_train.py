@@ -1,13 +1,16 @@
 """Training: the recipe's schedule, CPU determinism, kill-and-resume equality, its files."""
 
 import csv
+import logging
+import re
 
 import pytest
 import torch
 
 from landscape.checkpoint import read_checkpoint
+from landscape.cli import main
 from landscape.errors import LandscapeError
-from landscape.train import TrainConfig, checkpoint_epochs, lr_at, train
+from landscape.train import TrainConfig, checkpoint_epochs, duration, lr_at, train
 
 
 def small_config(data_dir, **overrides) -> TrainConfig:
@@ -140,3 +143,58 @@ def test_bad_settings_are_refused_before_work(tmp_path, data_dir, field, value, 
     with pytest.raises(LandscapeError, match=message):
         train(small_config(data_dir, **{field: value}), tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_each_epoch_is_one_line_with_its_metrics_and_an_eta(tmp_path, data_dir, capsys):
+    # what the workflow's log files show (the train rule passes --no-progress): no bar, one
+    # line per epoch with the numbers metrics.csv records
+    out = tmp_path / "run"
+    argv = ["train", "--model", "resnet20", "--dataset", "synthetic", "--data-dir",
+            str(data_dir), "--epochs", "2", "--train-size", "64", "--test-size", "32",
+            "--milestones", "1", "--batch-size", "32", "--device", "cpu", "--no-progress",
+            "--out", str(out)]
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("landscape train: training resnet20: 2 epochs on 64 synthetic images "
+                      "(32 test images), cpu")
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert len(err) == 1 + len(rows) == 3
+    for line, row in zip(err[1:], rows):
+        match = re.fullmatch(
+            r"landscape train: epoch (\d)/2: train loss (\S+), acc (\S+)%; test loss (\S+), "
+            r"acc (\S+)%; lr (\S+); \S+ s; ETA \d[\w ]*", line)
+        assert match, line
+        epoch, *numbers = match.groups()
+        assert epoch == row["epoch"]
+        expected = [row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "lr")]
+        for shown, exact in zip(numbers, expected):
+            assert float(shown) == pytest.approx(float(exact), abs=1e-4 + 1e-3 * float(exact))
+    assert err[-1].endswith("ETA 0 s")
+
+
+def test_a_resumed_run_says_where_it_resumes(tmp_path, data_dir, caplog):
+    cfg = small_config(data_dir, epochs=2, milestones=(1,), train_size=64, test_size=32)
+
+    def kill(epoch, row):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path, progress=False, on_epoch_end=kill)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="landscape"):
+        train(cfg, tmp_path, progress=False)
+    lines = [r.getMessage() for r in caplog.records if r.name == "landscape.train"]
+    assert lines[0] == "resuming resnet20 at epoch 2 of 2 on 64 synthetic images (32 test images), cpu"
+    assert [line.split(":")[0] for line in lines[1:]] == ["epoch 2/2"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="landscape"):
+        train(cfg, tmp_path, progress=False)
+    assert [r.getMessage() for r in caplog.records if r.name == "landscape.train"] == [
+        f"resnet20: all 2 epochs already trained in {tmp_path}"]
+
+
+@pytest.mark.parametrize("seconds, text", [(0.4, "0 s"), (59.4, "59 s"), (61, "1 min 01 s"),
+                                           (3599, "59 min 59 s"), (3 * 3600 + 7 * 60, "3 h 07 min")])
+def test_durations_read_at_their_precision(seconds, text):
+    assert duration(seconds) == text

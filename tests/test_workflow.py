@@ -186,6 +186,39 @@ def test_invalid_config_fails_before_any_job(tmp_path, content, key):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("content, line", [
+    ({"plot": {"colour": "red"}}, "config key plot: Additional properties are not allowed "
+                                  "('colour' was unexpected); valid keys: kinds, surf_name,"),
+    ({"colour": 1}, "config: Additional properties are not allowed ('colour' was unexpected); "
+                    "valid keys: run_name, data_dir,"),
+    ({"train_overrides": {"resnet20": {"epoch": 3}}},
+     "config key train_overrides.resnet20: Additional properties are not allowed ('epoch' was"),
+])
+def test_unknown_config_key_is_one_line_not_the_schema(tmp_path, content, line):
+    bad = write_yaml(tmp_path / "bad.yaml", content)
+    result = snakemake(tmp_path, "-n", configfiles=(SMOKE, bad), check=False)
+    assert result.returncode != 0
+    assert any(out.startswith(line) for out in result.stdout.splitlines()), result.stdout
+    assert "Failed validating" not in result.stdout and len(result.stdout.splitlines()) < 10
+
+
+def test_failed_data_step_shows_its_one_line_on_the_terminal(tmp_path):
+    # A damaged CIFAR-10 archive fails the data step at once, online or not. Its one-line
+    # error is in the log, and on the terminal too, not only behind "check log file(s)".
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "cifar-10-python.tar.gz").write_bytes(b"not an archive")
+    cifar = write_yaml(tmp_path / "cifar.yaml", {"dataset": "cifar10", "data_dir": str(data)})
+    result = snakemake(tmp_path, configfiles=(SMOKE, cifar), check=False)
+    assert result.returncode != 0
+    line = (f"landscape data: error: {data}/cifar-10-python.tar.gz is truncated or corrupted "
+            "(MD5 mismatch, expected c58f30108f718f92721af3b95e74349a); delete it and retry")
+    assert line in result.stdout.splitlines(), result.stdout
+    log = tmp_path / "results" / "smoke" / "logs" / "data.log"
+    assert log.read_text().splitlines()[-1] == line
+    assert not (tmp_path / "results" / "smoke" / "train").exists()
+
+
 # --------------------------------------------------------------------------- the smoke run
 
 

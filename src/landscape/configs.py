@@ -276,6 +276,10 @@ class SurfaceConfig(EvalSettings):
     shard: str = setting("0/1", "compute only the points k (row-major over (j, i)) with "
                          "k %% N == I, 0-based; combine the N files with `landscape merge`",
                          metavar="I/N")
+    allow_other_checkpoint: bool = setting(
+        False, "sweep a checkpoint other than the one the directions were drawn for (their "
+        "filter normalization is relative to that one's weights); said in a warning and "
+        "recorded in the surface (other_checkpoint)")
 
     def validate(self) -> tuple[Grid, Shard]:
         """Check every setting before any work; returns the parsed grid and shard."""

@@ -2,7 +2,9 @@
 
 Both live on disk in CIFAR-10's python-pickle batch format (``data_batch_1..5``,
 ``test_batch``: pickles with ``data`` (N x 3072 uint8) and ``labels``) and go through the
-same parser, so the tests exercise the real parsing path. A loaded split is a pair of
+same parser, so the tests exercise the real parsing path. That parser runs no code from the
+files: its unpickler admits only the few NumPy and builtin names an array needs, so a batch
+file with a ``__reduce__`` payload is refused, whatever its checksum. A loaded split is a pair of
 tensors, ``images`` (N x 3 x 32 x 32 uint8) and ``labels`` (N int64), small enough to sit on
 the GPU whole; normalization and augmentation are batched tensor ops on that device.
 """
@@ -104,17 +106,55 @@ def _load_cached(name: str, split: str, root: str, download: bool) -> tuple[np.n
     return read_batches([folder / f for f in files])
 
 
+# What a CIFAR batch pickle may name: NumPy's array and scalar reconstruction (the module
+# moved to numpy._core in NumPy 2; protocol 5 uses _frombuffer), the codec Python 3 uses for
+# bytes at protocol 2, and plain builtin types. Dicts, lists, strings and bytes are opcodes.
+_BATCH_GLOBALS = frozenset({
+    *((module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+      for name in ("_reconstruct", "scalar")),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    *((module, name) for module in ("builtins", "__builtin__")
+      for name in ("bytearray", "bytes", "dict", "list", "tuple", "set", "frozenset", "int",
+                   "float", "complex", "str", "bool")),
+})
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """An unpickler that builds arrays, dicts, lists and strings, and runs no other code."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in _BATCH_GLOBALS:
+            raise _CodeInPickle(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+class _CodeInPickle(pickle.UnpicklingError):
+    """A pickle names something beyond arrays and builtin types: it would run code to load."""
+
+
 def read_batches(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """Parse CIFAR-style pickle batches into uint8 [N, 3, 32, 32] images and int64 labels."""
+    """Parse CIFAR-style pickle batches into uint8 [N, 3, 32, 32] images and int64 labels.
+
+    No code in a file runs: a pickle that names anything but NumPy arrays and builtin types
+    (a ``__reduce__`` payload, say) is refused, naming the file.
+    """
     all_images, all_labels = [], []
     for path in paths:
         try:
             with open(path, "rb") as fh:
-                entry = pickle.load(fh, encoding="latin1")
+                entry = _BatchUnpickler(fh, encoding="latin1").load()
             data = np.asarray(entry["data"], dtype=np.uint8)
             labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
             data = data.reshape(-1, 3, 32, 32)
-        except (OSError, pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError) as exc:
+        except _CodeInPickle as exc:
+            raise LandscapeError(
+                f"CIFAR batch file {path} is a pickle that would run code to load ({exc});"
+                " refused: a batch file holds only arrays, lists and strings. Delete it and"
+                " fetch or generate the data set again"
+            ) from None
+        except (OSError, pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError,
+                AttributeError, IndexError) as exc:
             raise LandscapeError(f"cannot parse CIFAR batch file {path}: {exc}") from exc
         if data.shape[0] != labels.shape[0]:
             raise LandscapeError(

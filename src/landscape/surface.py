@@ -41,6 +41,7 @@ from landscape.errors import LandscapeError
 from landscape.evaluate import Batches, LossFn, evaluate
 from landscape.grid import Grid, Shard
 from landscape.h5files import sha256_file
+from landscape.precision import PROBE_IMAGES, candidates
 from landscape.surface_file import (
     Surface, differing, read_surface, split_quantities, write_surface,
 )
@@ -328,8 +329,9 @@ def compute_surface(
     model, payload = load_model(cfg.checkpoint, cfg.arch)
     directions = read_directions(cfg.directions)
     alignment = check_sweep(model, directions, grid, splits)
-    attrs = sweep_attrs(_provenance(cfg, payload), splits, alignment.dir_type, cfg.precision,
-                        grid, shard)
+    provenance = _provenance(cfg, payload)
+    provenance.update(check_origin(cfg, directions, provenance["checkpoint_sha256"]))
+    attrs = sweep_attrs(provenance, splits, alignment.dir_type, cfg.precision, grid, shard)
     if cfg.grid_from is not None:
         attrs["grid_from"] = _grid_source(cfg.grid_from, cfg.directions, attrs["directions_sha256"])
     start = resume_state(out, attrs, grid, shard, restart)
@@ -337,11 +339,13 @@ def compute_surface(
 
     model.to(device)
     sets, indices = {}, {}
+    log.info("loading %s (%s%s) onto %s", cfg.dataset, " and ".join(splits),
+             "" if cfg.subset is None else f", {cfg.subset} images each", device)
     for split in splits:
         sets[split], idx = _load_split(cfg, split, device)
         if cfg.subset is not None and cfg.subset_rule == "random":
             indices[split] = idx.numpy()
-    log.info("setting up the evaluation (%s, precision %s)", device, precision)
+    log.info("setting up the evaluation on %s: %s", device, _setup_words(precision, device))
     evaluators = {split: engine_evaluator(model, sets[split], precision=precision,
                                           batch_size=batch_size, compile=cfg.compile)
                   for split in splits}
@@ -354,6 +358,41 @@ def compute_surface(
     return run_sweep(model, alignment, grid, *split_measure(evaluators), out, shard=shard,
                      attrs=attrs, start=start, subset_indices=indices, dir_file=str(cfg.directions),
                      progress=progress, flush_seconds=flush_seconds, on_point=on_point)
+
+
+def check_origin(cfg: SurfaceConfig, directions: Directions, checkpoint_sha256: str
+                 ) -> dict[str, Any]:
+    """Refuse directions drawn for another checkpoint unless ``allow_other_checkpoint``.
+
+    Filter normalization scales each direction filter to the weights it was drawn for, so a
+    sweep at other weights (directions of epoch 1 at the final model) shows something else;
+    allowed, it is warned about and recorded. Returns the provenance attributes: the SHA-256
+    the direction file records (None for files without one, such as the reference's) and
+    ``other_checkpoint``.
+    """
+    drawn_for = directions.attrs.get("checkpoint_sha256")
+    other = drawn_for is not None and drawn_for != checkpoint_sha256
+    if other:
+        where = (f"direction file {cfg.directions} was drawn for checkpoint "
+                 f"{directions.attrs.get('checkpoint', '?')} (SHA-256 {str(drawn_for)[:12]}...),"
+                 f" not for {cfg.checkpoint} (SHA-256 {checkpoint_sha256[:12]}...)")
+        if not cfg.allow_other_checkpoint:
+            raise LandscapeError(
+                f"{where}: its filter normalization is relative to those weights. Draw "
+                "directions for this checkpoint, or pass --allow-other-checkpoint to sweep "
+                "anyway (recorded in the surface)")
+        log.warning("warning: %s; sweeping anyway (--allow-other-checkpoint), recorded in the "
+                    "surface as other_checkpoint", where)
+    return {"directions_checkpoint_sha256": drawn_for, "other_checkpoint": other}
+
+
+def _setup_words(precision: str, device: torch.device) -> str:
+    """What the engine set-up is about to do (the precision probe takes seconds on a CPU)."""
+    modes = candidates(device)
+    if precision == "auto" and len(modes) > 1:
+        return (f"BatchNorm folding, then a precision probe ({', '.join(modes)} against "
+                f"float64 on up to {PROBE_IMAGES} images, two points)")
+    return f"BatchNorm folding, precision {modes[-1] if precision == 'auto' else precision}"
 
 
 def _provenance(cfg: SurfaceConfig, payload: Mapping[str, Any]) -> dict[str, Any]:

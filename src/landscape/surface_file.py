@@ -353,6 +353,9 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
     """
     if not paths:
         raise LandscapeError("no shard files to merge")
+    for path in paths:
+        if Path(out).resolve() == Path(path).resolve():
+            raise LandscapeError(f"--out {out} would overwrite the input {path}")
     shards = [read_surface(p) for p in paths]
     first, first_path = shards[0], paths[0]
     for path, shard in zip(paths, shards):

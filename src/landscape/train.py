@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,8 @@ from landscape.device import generator, resolve_device
 from landscape.errors import LandscapeError
 from landscape.evaluate import evaluate
 from landscape.models import get_model
+
+log = logging.getLogger(__name__)
 
 METRICS_COLUMNS = ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"]
 _ADDED_SETTINGS = ("precision", "compile")  # absent from configs saved before they existed
@@ -118,6 +121,8 @@ def train(
     keep = set(checkpoint_epochs(cfg))
     step = make_train_step(model, optimizer, precision=cfg.precision, compile=cfg.compile,
                            device=device)
+    log.info("%s", start_line(cfg, start, len(train_set), len(test_set), device, out))
+    run_started = time.perf_counter()
     for epoch in range(start + 1, cfg.epochs + 1):
         with policy.cudnn_benchmark(cfg.compile and device.type == "cuda"):
             row = _train_epoch(model, step, optimizer, train_set, cfg, epoch, device, progress)
@@ -127,6 +132,8 @@ def train(
         if epoch in keep:
             _save(out / checkpoint_name(epoch), model, optimizer, cfg, epoch, row, history)
         _save(resume, model, optimizer, cfg, epoch, row, history)
+        per_epoch = (time.perf_counter() - run_started) / (epoch - start)
+        log.info("%s", epoch_line(row, cfg.epochs, per_epoch * (cfg.epochs - epoch)))
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
@@ -134,6 +141,36 @@ def train(
     _save(final, model, optimizer, cfg, cfg.epochs, history[-1] if history else {}, history)
     write_metrics(out / "metrics.csv", history)
     return final
+
+
+def start_line(cfg: TrainConfig, start: int, train_images: int, test_images: int,
+               device: torch.device, out: Path) -> str:
+    """What a training run is about to do: start, resume (from which epoch), or nothing."""
+    if start >= cfg.epochs:
+        return f"{cfg.model}: all {cfg.epochs} epochs already trained in {out}"
+    what = (f"resuming {cfg.model} at epoch {start + 1} of {cfg.epochs}" if start
+            else f"training {cfg.model}: {cfg.epochs} epochs")
+    return f"{what} on {train_images} {cfg.dataset} images ({test_images} test images), {device}"
+
+
+def epoch_line(row: dict[str, float], epochs: int, eta_seconds: float) -> str:
+    """One line per epoch for logs and terminals: the metrics.csv row, and time to the end."""
+    return (f"epoch {int(row['epoch'])}/{epochs}: train loss {row['train_loss']:.4f}, "
+            f"acc {row['train_acc']:.2f}%; test loss {row['test_loss']:.4f}, acc "
+            f"{row['test_acc']:.2f}%; lr {row['lr']:.4g}; {row['seconds']:.1f} s; "
+            f"ETA {duration(eta_seconds)}")
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``12 min 05 s``, ``3 h 07 min``: an ETA at the precision it deserves."""
+    seconds = round(max(seconds, 0.0))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 TrainStep = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]

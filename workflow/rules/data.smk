@@ -1,5 +1,7 @@
 # Stage 1: the data set, fetched (CIFAR-10, MD5-verified) or generated (synthetic) once into
 # the shared data folder, so that parallel training jobs never download it concurrently.
+# On failure the log's last line, the command's one-line error (where to put the archive,
+# or use `synthetic`), also goes to the terminal: Snakemake itself only says "check log".
 
 
 rule data:
@@ -16,4 +18,4 @@ rule data:
     params:
         data=data_arguments(),
     shell:
-        "landscape data {params.data} > {log} 2>&1"
+        "landscape data {params.data} > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"

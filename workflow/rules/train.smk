@@ -4,6 +4,9 @@
 #
 # A changed recipe reruns the job too: --restart-if-changed then starts afresh instead of
 # refusing the old run's resume.pt (a killed job of the same recipe still resumes).
+#
+# The log gets one line per epoch (loss, accuracy, lr, ETA; no bar); on failure its last
+# line, the one-line error, is repeated on the terminal.
 
 
 rule train:
@@ -27,4 +30,4 @@ rule train:
     shell:
         "landscape train --model {wildcards.model} {params.data} {params.recipe}"
         " --out $(dirname {output.checkpoint})"
-        " --restart-if-changed --no-progress > {log} 2>&1"
+        " --restart-if-changed --no-progress > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
