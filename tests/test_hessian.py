@@ -80,7 +80,7 @@ def test_products_and_eigenvalues_equal_the_explicit_hessian(images, params):
     assert spectrum[0] < 0 < spectrum[-1]  # an indefinite Hessian: both ends matter
     tol = 1e-2
     found = extreme_eigenvalues(model, images, EigenSettings(params=params, tol=tol,
-                                                             max_iter=300, batch_size=7))
+                                                             max_iter=300))
     assert found.converged and found.iterations < op.size
     assert abs(found.max - spectrum[-1].item()) <= tol * radius
     assert abs(found.min - spectrum[0].item()) <= tol * radius
@@ -287,3 +287,115 @@ def test_cli_hessian_refuses_a_partial_of_other_settings_before_loading_data(
                         "--device", "cpu", "--out", out)
     assert "h.h5.partial holds progress of a sweep with other settings" in message
     assert not (tmp_path / "no-data").exists()  # refused before the data set was touched
+
+
+# ------------------------------------------------------------------------- Fig. 7, options
+
+
+def write_h5(path, x, y, **quantities):
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f["xcoordinates"], f["ycoordinates"] = x, y
+        for name, values in quantities.items():
+            f[name] = values
+        f["dir_file"] = "d.h5"
+        f.attrs["landscape_version"] = "test"
+        f.attrs["model"] = "resnet56"
+    return path
+
+
+def test_fig7_ratio_map_beside_the_loss_contour(tmp_path):
+    from matplotlib.collections import QuadMesh
+
+    from landscape.plots.curvature import CurvatureOptions, curvature_figure, plot_curvature
+    from landscape.plots.output import plot_style
+
+    x, y = np.linspace(-1, 1, 5), np.linspace(-1, 1, 4)
+    xx, yy = np.meshgrid(x, y)
+    max_eig, min_eig = 10 + xx, -np.abs(xx * yy) * 4
+    min_eig[0, 0] = np.nan  # not converged there: grey
+    hess = write_h5(tmp_path / "h.h5", x, y, max_eig=max_eig, min_eig=min_eig,
+                    train_loss=1 + xx**2 + yy**2)
+    loss = write_h5(tmp_path / "l.h5", x, y, train_loss=2 + xx**2 + yy**2)
+    with plot_style():
+        fig = curvature_figure([read_surface(hess)] * 2, [read_surface(loss)] * 2, ["a", "b"],
+                               curvature=CurvatureOptions(ratio_max=0.25))
+    maps = [ax for ax in fig.axes if ax.get_title() in ("a", "b")]
+    contours = [ax for ax in fig.axes if ax.get_title().endswith("train_loss")]
+    assert len(maps) == 2 and len(contours) == 2
+    assert [ax.get_subplotspec().get_geometry()[:3] for ax in maps + contours] == [
+        (2, 2, 0), (2, 2, 1), (2, 2, 2), (2, 2, 3)]  # maps on top, contours below
+    mesh = next(c for c in maps[0].collections if isinstance(c, QuadMesh))
+    np.testing.assert_array_equal(mesh.get_array().filled(np.nan), np.abs(min_eig / max_eig))
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (0.0, 0.25)
+    assert len(contours[0].collections) > 0
+
+    written = plot_curvature([hess], tmp_path / "fig7", losses=[loss], formats=["png"], dpi=40)
+    again = plot_curvature([hess], tmp_path / "again", losses=[loss], formats=["png"], dpi=40)
+    assert written[0].read_bytes() == again[0].read_bytes()
+    assert main(["curvature", "--surfaces", str(hess), "--out-prefix", str(tmp_path / "own"),
+                 "--formats", "png", "--dpi", "40"]) == 0  # the Hessian file's own loss
+    assert (tmp_path / "own.png").exists()
+
+
+def test_fig7_bad_input(tmp_path, cli_error):
+    x, y = np.linspace(-1, 1, 5), np.linspace(-1, 1, 4)
+    ones = np.ones((4, 5))
+    hess = write_h5(tmp_path / "h.h5", x, y, max_eig=ones, min_eig=-ones, train_loss=ones)
+    other = write_h5(tmp_path / "o.h5", x, np.linspace(-1, 1, 3), train_loss=np.ones((3, 5)))
+    loss_only = write_h5(tmp_path / "l.h5", x, y, train_loss=ones)
+    out = ["--out-prefix", tmp_path / "f"]
+    assert "Fig. 7 draws both on one grid" in cli_error(
+        "curvature", "--surfaces", hess, "--loss-surfaces", other, *out)
+    assert "has no dataset 'eig_ratio'" in cli_error("curvature", "--surfaces", loss_only, *out)
+    assert "2 models for 1 Hessian surfaces" in cli_error(
+        "curvature", "--surfaces", hess, "--models", "a", "b", *out)
+    assert not list(tmp_path.glob("f.*"))
+
+
+@pytest.mark.parametrize("command, required", [
+    ("hessian", ["--checkpoint", "c", "--directions", "d", "--x=-1:1:3", "--out", "o"]),
+    ("vtp", ["--surface", "s.h5", "--out", "o.vtp"]),
+    ("curvature", ["--surfaces", "h.h5", "--out-prefix", "p"]),
+])
+def test_new_commands_show_the_dataclass_defaults(command, required):
+    import argparse
+    import dataclasses
+
+    from landscape.cli import build_parser
+    from landscape.configs import HessianConfig, VtpConfig
+    from landscape.plots.curvature import CurvatureOptions
+
+    parser = build_parser()
+    args = parser.parse_args([command, *required])
+    cls = {"hessian": HessianConfig, "vtp": VtpConfig, "curvature": CurvatureOptions}[command]
+    for field in dataclasses.fields(cls):
+        if field.default is not dataclasses.MISSING:
+            assert getattr(args, field.name) == field.default, field.name
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for action in sub.choices[command]._actions:
+        if action.required or action.dest == "help" or not action.option_strings:
+            continue
+        assert action.help and "(default: " in action.help, action.dest
+
+
+def test_bench_hessian_mode_runs_both_approaches(tmp_path, data_dir, capsys):
+    import json
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--mode", "hessian", "--model", "resnet20", "--images", "8",
+                 "--points", "1", "--tol", "0.1", "--workers", "0", "--device", "cpu",
+                 "--data", "synthetic", "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "reference" in printed and "speedup" in printed and "lambda_max" in printed
+    result = json.loads(out.read_text())
+    assert result["mode"] == "hessian" and result["reference_scale"] == 1  # one batch: the mean
+    assert result["hessian_size"] == sum(
+        p.numel() for p in get_model("resnet20").parameters() if p.dim() >= 2)
+    (ours_max, ours_min), = result["ours_values"]
+    (ref_max, ref_min), = result["reference_values"]
+    radius = max(abs(ours_max), abs(ours_min))
+    assert abs(ours_max - ref_max) <= 0.1 * radius  # the same operator, to the tolerance
+    assert result["ours_products"][0] <= 100 and result["reference_products"][0] > 0
+    assert result["speedup"] > 0

@@ -150,7 +150,7 @@ def our_point(model, data, dirs, device, cfg) -> tuple[Callable[[float, float], 
     net = copy.deepcopy(model).to(device).eval()
     mover = Mover(align(dirs, net))  # the sweep's own in-place weight update
     evaluator = make_evaluator(net, data.to(device), precision=cfg.precision,
-                               batch_size=cfg.batch_size, compile=_compile(cfg, device))
+                               batch_size=cfg.batch_size, compile=use_compile(cfg, device))
 
     def point(a: float, b: float) -> tuple[float, float]:
         mover.move((a, b))
@@ -294,7 +294,7 @@ def training_speed(model, data, device, cfg: BenchConfig) -> dict:
     out = {"train_images_per_s_plain": train_throughput(
         model, data, device, cfg.train_steps, "fp32", False)}
     fast = policy.training_precision("auto", device)
-    compile = _compile(cfg, device)
+    compile = use_compile(cfg, device)
     out.update({"train_batch": TRAIN_BATCH, "train_precision": fast, "train_compiled": compile})
     same = fast == "fp32" and not compile
     out["train_images_per_s"] = out["train_images_per_s_plain"] if same else train_throughput(
@@ -302,7 +302,7 @@ def training_speed(model, data, device, cfg: BenchConfig) -> dict:
     return out
 
 
-def _compile(cfg: BenchConfig, device: torch.device) -> bool:
+def use_compile(cfg: BenchConfig, device: torch.device) -> bool:
     return cfg.compile if cfg.compile is not None else device.type == "cuda"
 
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, grad, jvp
+from torch.func import functional_call, grad_and_value, jvp
 
 from landscape import data as datasets
 from landscape import precision as policy
@@ -61,6 +61,7 @@ CPU_BATCH = 128
 CUDA_BATCH = 1024
 EIGEN_QUANTITIES = ("max_eig", "min_eig")
 COUNT = "hvp_count"  # Hessian-vector products used at each point
+NOT_CLASSIFIED = torch.zeros(1, dtype=torch.int64)  # no accuracy (targets not class indices)
 
 
 def hessian_quantities(split: str) -> list[str]:
@@ -93,7 +94,7 @@ class HessianOperator:
 
     def __init__(self, model: nn.Module, data: datasets.ImageSet, *, params: str = "matrices",
                  batch_size: int | None = None, precision: str = "fp32",
-                 loss_fn: LossFn | None = None) -> None:
+                 compile: bool = False, loss_fn: LossFn | None = None) -> None:
         if len(data) == 0:
             raise LandscapeError("cannot take a Hessian over an empty data set")
         self.model, self.data, self.loss_fn = model, data, loss_fn
@@ -113,6 +114,10 @@ class HessianOperator:
         self.dtype = floating_dtype(model)
         self.batch_size = min(batch_size or default_batch(self.device), len(data))
         self.precision = policy.effective(precision, self.device)
+        self.compiled = compile
+        # dynamic=False: one graph per batch shape (at most two: full batches and the last)
+        self._product = (torch.compile(self._batch_product, dynamic=False) if compile
+                         else self._batch_product)
         self.products = 0
         self.loss = self.accuracy = float("nan")
 
@@ -134,7 +139,7 @@ class HessianOperator:
                     x = datasets.model_inputs(
                         self.data.images[start : start + self.batch_size], self.dtype)
                     y = self.data.labels[start : start + self.batch_size]
-                    product, (loss, right) = self._batch_product(primals, tangents, fixed, x, y)
+                    product, (loss, right) = self._product(primals, tangents, fixed, x, y)
                     torch._foreach_add_(total, [product[n] for n in self.names])
                     loss_sum += loss
                     if right is None:
@@ -150,18 +155,21 @@ class HessianOperator:
         return torch.cat([t.reshape(-1) for t in total]) / n
 
     def _batch_product(self, primals, tangents, fixed, x, y):
-        """(H_b v for the batch's summed loss, (summed loss, correct count)), forward-over-reverse."""
+        """(H_b v for the batch's summed loss, (summed loss, correct count or None)),
+        forward-over-reverse; the loss is the primal output (``grad_and_value``: unlike
+        ``has_aux`` on ``jvp``, it also runs under ``torch.compile``)."""
         def summed_loss(params):
             outputs = functional_call(self.model, {**fixed, **params}, (x,))
             loss, right = batch_sums(outputs, y, self.loss_fn)
-            return loss, (loss.detach(), right)
+            return loss, (NOT_CLASSIFIED if right is None else right)
 
-        _, product, aux = jvp(grad(summed_loss, has_aux=True), (primals,), (tangents,),
-                              has_aux=True)
-        return product, aux
+        (_, (loss, right)), (product, _) = jvp(
+            grad_and_value(summed_loss, has_aux=True), (primals,), (tangents,))
+        return product, (loss, None if right.dim() else right)
 
     def _shaped(self, vector: torch.Tensor) -> list[torch.Tensor]:
-        return [t.view(s) for t, s in zip(torch.split(vector, self.numels), self.shapes)]
+        # copies, not views of one vector: compiled forward-mode AD fails on view tangents
+        return [t.reshape(s).clone() for t, s in zip(torch.split(vector, self.numels), self.shapes)]
 
 
 # ------------------------------------------------------------------------------- Lanczos
@@ -257,7 +265,8 @@ def extreme_eigenvalues(model: nn.Module, data: datasets.ImageSet,
     settings = settings or EigenSettings()
     settings.validate_eigen()
     op = HessianOperator(model, data, params=settings.params, batch_size=settings.batch_size,
-                         precision=settings.precision, loss_fn=loss_fn)
+                         precision=settings.precision, compile=settings.compile,
+                         loss_fn=loss_fn)
     start = start_vector(op.size, settings.seed, op.device, op.dtype)
     return lanczos_extremes(op, start, tol=settings.tol, max_iter=settings.max_iter)
 
@@ -311,7 +320,8 @@ def hessian_sweep(
     settings.validate_eigen()
     alignment = check_sweep(model, directions, grid, [split])
     op = HessianOperator(model, data, params=settings.params, batch_size=settings.batch_size,
-                         precision=settings.precision, loss_fn=loss_fn)
+                         precision=settings.precision, compile=settings.compile,
+                         loss_fn=loss_fn)
     identity = {**(attrs or {}), **eigen_attrs(settings), "hessian_size": op.size}
     attrs = sweep_attrs(identity, [split], alignment.dir_type, settings.precision, grid, shard)
     start = None if out is None else resume_state(out, attrs, grid, shard, restart)
@@ -319,7 +329,8 @@ def hessian_sweep(
     op.precision, op.batch_size = precision, min(batch_size, len(data))  # a partial's own
     attrs.update({f"{ENGINE_PREFIX}precision": op.precision,
                   f"{ENGINE_PREFIX}batch_size": op.batch_size,
-                  f"{ENGINE_PREFIX}device": str(op.device), "split_sizes": [len(data)]})
+                  f"{ENGINE_PREFIX}device": str(op.device),
+                  f"{ENGINE_PREFIX}compiled": op.compiled, "split_sizes": [len(data)]})
     measure = eigen_measure(op, settings, split)
     result = run_sweep(model, alignment, grid, hessian_quantities(split), measure, out,
                        shard=shard, attrs=attrs, start=start, subset_indices=subset_indices,

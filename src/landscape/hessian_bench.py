@@ -16,7 +16,8 @@ parameters with 2 or more dimensions:
   uint8 data, one Lanczos run for both ends), fp32.
 
 The reference's operator is the sum of batch-mean Hessians, ``N / 128`` times ours when the
-batches are equal: ``reference_scale`` records that factor and the comparison divides by it.
+batches are equal (the same for one batch): ``reference_scale`` records that factor and the
+comparison divides by it.
 Each approach gets one untimed warm-up product; the points are timed interleaved, medians.
 """
 
@@ -35,7 +36,7 @@ from torch.utils.data import DataLoader
 
 from landscape.bench import (
     REFERENCE_BATCH, PILImages, device_name, grid_points, load_inputs, peak_mb, reset_peak,
-    sync_device,
+    sync_device, use_compile,
 )
 from landscape.configs import BenchConfig
 from landscape.device import resolve_device
@@ -112,7 +113,8 @@ def our_approach(model: nn.Module, data, dirs, device: torch.device, cfg: BenchC
     net = copy.deepcopy(model).to(device).eval()
     mover = Mover(align(dirs, net))
     precision = "tf32" if cfg.precision == "tf32" else "fp32"
-    op = HessianOperator(net, data.to(device), batch_size=cfg.batch_size, precision=precision)
+    op = HessianOperator(net, data.to(device), batch_size=cfg.batch_size, precision=precision,
+                         compile=use_compile(cfg, device))
     start = start_vector(op.size, cfg.seed, op.device, op.dtype)
 
     def point(a: float, b: float) -> tuple[float, float, int]:
@@ -142,7 +144,8 @@ def run_hessian_benchmark(cfg: BenchConfig) -> dict:
                                                      cfg.tol)
         setup["reference"] = time.perf_counter() - started
     timed = _time(approaches, points, device)
-    scale = len(data) / REFERENCE_BATCH if len(data) % REFERENCE_BATCH == 0 else None
+    batches = -(-len(data) // REFERENCE_BATCH)
+    scale = batches if len(data) % REFERENCE_BATCH == 0 or batches == 1 else None
     result = {
         "mode": "hessian",
         "device": device_name(device),
@@ -155,6 +158,7 @@ def run_hessian_benchmark(cfg: BenchConfig) -> dict:
         "hessian_size": op.size,
         "batch_size": op.batch_size,
         "precision": op.precision,
+        "compiled": op.compiled,
         "tol": cfg.tol,
         "max_iter": cfg.max_iter,
         "memory_kind": "CUDA max allocated" if device.type == "cuda" else "process peak RSS",

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> None:
     owned = surface.computed
     missing = sum(int(np.isnan(surface.values[q][owned]).sum()) for q in EIGEN_QUANTITIES)
     products = surface.values["hvp_count"][owned]
+    per_point = float(products.mean()) if products.size else 0.0
     print(f"wrote {result.path} ({result.points} points, {result.computed_now} computed now, "
-          f"{result.seconds:.1f} s in all, {products.mean():.0f} products per point"
+          f"{result.seconds:.1f} s in all, {per_point:.0f} products per point"
           f"{f', {missing} eigenvalues not converged (NaN)' if missing else ''})")
