@@ -127,7 +127,9 @@ def test_3d_surface_is_actually_drawn(surf2d, tmp_path):
     png = (imread(tmp_path / "s_surface3d.png")[..., :3] * 255).astype(np.uint8)
     with plot_style():
         fig = surface_figure(read_surface(surf2d), "surface3d")
-        ax = fig.axes[0]
+        ax, bar = fig.axes
+        assert bar.get_ylabel() == "train_loss"  # the colour bar, measured apart from the surface
+        bar.remove()
         drawn = colored_pixels(render(fig))
         for collection in list(ax.collections):
             collection.remove()
@@ -137,10 +139,16 @@ def test_3d_surface_is_actually_drawn(surf2d, tmp_path):
     assert colored_pixels(png) > 0.05 * png.shape[0] * png.shape[1]  # the figure is 7% surface
 
 
-def test_zmax_clips_the_3d_surface(surf2d):
+def test_zmax_cuts_the_3d_surface_cleanly(surf2d):
     with plot_style():
+        full = surface_figure(read_surface(surf2d), "surface3d")
         fig = surface_figure(read_surface(surf2d), "surface3d", opts=PlotOptions(zmax=2.0))
-    assert fig.axes[0].get_zlim()[1] == pytest.approx(2.0)
+    ax, bar = fig.axes
+    assert ax.get_zlim()[1] == pytest.approx(2.0)
+    faces = ax.collections[0].get_array()  # mean height of each drawn triangle
+    whole = full.axes[0].collections[0].get_array()
+    assert faces.max() < 2.0 < whole.max()  # what lay above is gone, not flattened onto 2.0
+    assert bar.get_ylim()[1] == pytest.approx(2.0)  # the colour bar ends at the cut
 
 
 # --- orientation ---------------------------------------------------------------------------
@@ -237,7 +245,8 @@ def test_panel_layout_titles_and_kinds(surf2d, tmp_path):
         fig3d = panel_figure([s, s], ["a", "b"], rows=1, cols=2, kind="surface3d", opts=PlotOptions(zmax=3))
     assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c"]
     assert [ax.get_subplotspec().get_geometry()[:3] for ax in fig.axes] == [(2, 3, i) for i in range(3)]
-    assert all(ax.name == "3d" for ax in fig3d.axes) and len(fig3d.axes) == 2
+    names = [ax.name for ax in fig3d.axes]  # each 3-D surface with its colour bar
+    assert names.count("3d") == 2 and len(names) == 4
     written = plot_panel([surf2d] * 2, ["resnet56", "resnet56_noshort"], tmp_path / "fig5",
                          rows=1, cols=2, metrics=[m1, m2], dpi=40)
     assert [p.name for p in written] == ["fig5.pdf", "fig5.png"]

@@ -15,6 +15,7 @@ Each approach gets one untimed warm-up point (set-up, compilation), then the tim
 interleaved (ours, reference, ours, ...) so that other load on the machine hits both alike;
 seconds per point are the median over the timed points (mean and minimum are kept too). ``rel_error`` compares our loss with a float64 evaluation at every timed
 point. Training throughput is a few SGD steps at batch 128, plain and fast path.
+``--mode hessian`` times Hessian eigenvalues per point instead (``landscape.hessian_bench``).
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def our_point(model, data, dirs, device, cfg) -> tuple[Callable[[float, float], 
     net = copy.deepcopy(model).to(device).eval()
     mover = Mover(align(dirs, net))  # the sweep's own in-place weight update
     evaluator = make_evaluator(net, data.to(device), precision=cfg.precision,
-                               batch_size=cfg.batch_size, compile=_compile(cfg, device))
+                               batch_size=cfg.batch_size, compile=use_compile(cfg, device))
 
     def point(a: float, b: float) -> tuple[float, float]:
         mover.move((a, b))
@@ -182,16 +183,16 @@ def time_points(approaches: dict[str, Callable], points, device) -> dict[str, di
     for name, point in approaches.items():
         started = time.perf_counter()
         point(*points[0])  # worker start, allocator, cuDNN autotuning, compilation
-        _sync(device)
+        sync_device(device)
         out[name]["warmup"] = time.perf_counter() - started
     for a, b in points:
         for name, point in approaches.items():
-            _reset_peak(device)
+            reset_peak(device)
             started = time.perf_counter()
             out[name]["values"].append(point(a, b))
-            _sync(device)
+            sync_device(device)
             out[name]["seconds"].append(time.perf_counter() - started)
-            out[name]["peak_mb"] = max(out[name]["peak_mb"], _peak_mb(device))
+            out[name]["peak_mb"] = max(out[name]["peak_mb"], peak_mb(device))
     return out
 
 
@@ -210,11 +211,11 @@ def train_throughput(model, data, device, steps: int, precision: str, compile: b
                for _ in range(TRAIN_WARMUP + steps)]
     for i, idx in enumerate(batches):
         if i == TRAIN_WARMUP:
-            _sync(device)
+            sync_device(device)
             started = time.perf_counter()
         images = datasets.augment(on_device.images[idx], gen)
         step(images, on_device.labels[idx])
-    _sync(device)
+    sync_device(device)
     return steps * TRAIN_BATCH / (time.perf_counter() - started)
 
 
@@ -222,8 +223,13 @@ def train_throughput(model, data, device, steps: int, precision: str, compile: b
 
 
 def run_benchmark(cfg: BenchConfig) -> dict:
-    """Run both approaches (and the training measurement) and return the result record."""
+    """Run both approaches (and the training measurement) and return the result record;
+    ``mode="hessian"``: ``landscape.hessian_bench.run_hessian_benchmark``."""
     cfg.validate()
+    if cfg.mode == "hessian":
+        from landscape.hessian_bench import run_hessian_benchmark
+
+        return run_hessian_benchmark(cfg)
     device = resolve_device(cfg.device)
     model, data = load_inputs(cfg)
     dirs = random_directions(model, axes=2, seed=cfg.seed)
@@ -288,7 +294,7 @@ def training_speed(model, data, device, cfg: BenchConfig) -> dict:
     out = {"train_images_per_s_plain": train_throughput(
         model, data, device, cfg.train_steps, "fp32", False)}
     fast = policy.training_precision("auto", device)
-    compile = _compile(cfg, device)
+    compile = use_compile(cfg, device)
     out.update({"train_batch": TRAIN_BATCH, "train_precision": fast, "train_compiled": compile})
     same = fast == "fp32" and not compile
     out["train_images_per_s"] = out["train_images_per_s_plain"] if same else train_throughput(
@@ -296,22 +302,22 @@ def training_speed(model, data, device, cfg: BenchConfig) -> dict:
     return out
 
 
-def _compile(cfg: BenchConfig, device: torch.device) -> bool:
+def use_compile(cfg: BenchConfig, device: torch.device) -> bool:
     return cfg.compile if cfg.compile is not None else device.type == "cuda"
 
 
-def _sync(device: torch.device) -> None:
+def sync_device(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def _reset_peak(device: torch.device) -> None:
+def reset_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def _peak_mb(device: torch.device) -> float:
+def peak_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes

@@ -12,7 +12,8 @@ Torch-free (the CLI builds its parser from these classes on every start).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import math
+from dataclasses import MISSING, dataclass
 from typing import Any
 
 from landscape.choices import (
@@ -20,7 +21,7 @@ from landscape.choices import (
 )
 from landscape.errors import LandscapeError
 from landscape.grid import Grid, Shard, parse_shard
-from landscape.settings import check_settings, setting
+from landscape.settings import check_settings, setting, spec_of
 
 MODEL_HELP = f"one of: {', '.join(MODEL_NAMES)}"
 DATA = "data"
@@ -295,9 +296,112 @@ class SurfaceConfig(EvalSettings):
         return Grid.parse(self.x, self.y), parse_shard(self.shard)
 
 
+# -------------------------------------------------------------------- Hessian eigenvalues
+
+EIGEN = "eigenvalues (see docs/curvature.md)"
+HESSIAN_PARAMS = ("matrices", "all")
+HESSIAN_PRECISIONS = ("fp32", "tf32")
+
+
+def _like(cls: type, name: str, **changes: Any) -> Any:
+    """A new field with the default and spec of ``cls``'s field ``name`` (``changes`` applied
+    to the spec): one definition of a setting that two stages share."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    extra = {} if field.default is MISSING else {"default": field.default}
+    spec = dataclasses.replace(spec_of(field), **changes)
+    return dataclasses.field(metadata={"spec": spec}, **extra)
+
+
+@dataclass(kw_only=True)
+class EigenSettings:
+    """How the extreme Hessian eigenvalues at one point are found (``landscape.hessian``)."""
+
+    params: str = setting(
+        "matrices", "parameters the Hessian is taken over: matrices (those with 2 or more "
+        "dimensions: conv filters, Linear weights; the reference's choice) or all (biases and "
+        "BatchNorm too)", choices=HESSIAN_PARAMS, group=EIGEN)
+    tol: float = setting(1e-2, "relative tolerance: each end stops when its Lanczos residual "
+                         "is below tol times the largest |eigenvalue| (the reference's "
+                         "eigsh tol=1e-2)", minimum=0, above=True, group=EIGEN)
+    max_iter: int = setting(100, "most Lanczos iterations (Hessian-vector products) per point; "
+                            "an end not converged by then is stored as NaN, with a warning",
+                            minimum=2, group=EIGEN)
+    batch_size: int | None = setting(
+        None, "images per Hessian-vector product batch; results agree up to float rounding",
+        minimum=1, group=EIGEN, none="128 on a CPU, 1024 on CUDA")
+    precision: str = setting("fp32", "arithmetic of the products: fp32 (IEEE, also on CUDA) or "
+                             "tf32 (CUDA convolutions and matrix products; fp32 on a CPU)",
+                             choices=HESSIAN_PRECISIONS, group=EIGEN)
+    seed: int = setting(0, "seed of the Lanczos start vector (the same at every point)",
+                        minimum=0, group=EIGEN)
+    compile: bool = setting(False, "torch.compile the per-batch product: a one-time cost "
+                            "(about 20 s on a CPU), then products several times faster "
+                            "(docs/speed.md); worth it for sweeps of more than a few points",
+                            group=EIGEN)
+
+    def validate_eigen(self) -> None:
+        check_settings(self)
+
+
+@dataclass(kw_only=True)
+class HessianConfig(EigenSettings):
+    """A Hessian sweep from files: what ``landscape hessian`` runs (paper Fig. 7)."""
+
+    checkpoint: str = _like(SurfaceConfig, "checkpoint")
+    directions: str = _like(SurfaceConfig, "directions")
+    arch: str | None = _arch()
+    x: str = _like(SurfaceConfig, "x")
+    y: str | None = _like(SurfaceConfig, "y")
+    shard: str = _like(SurfaceConfig, "shard")
+    dataset: str = _dataset()
+    data_dir: str = _data_dir()
+    split: str = setting("train", "split whose mean loss the Hessian is of", choices=SPLITS,
+                         group=DATA)
+    subset: int | None = _like(EvalSettings, "subset", help="use N images of the split (the "
+                               "cost per point is many passes over them)", group=DATA)
+    subset_rule: str = _like(EvalSettings, "subset_rule", group=DATA)
+    subset_seed: int = _like(EvalSettings, "subset_seed", group=DATA)
+    device: str = _device()
+
+    def validate(self) -> tuple[Grid, Shard]:
+        """Check every setting before any work; returns the parsed grid and shard."""
+        self.validate_eigen()
+        return Grid.parse(self.x, self.y), parse_shard(self.shard)
+
+
+# ------------------------------------------------------------------------------ 3-D export
+
+VTP_ENCODINGS = ("ascii", "base64")
+
+
+@dataclass(kw_only=True)
+class VtpConfig:
+    """A surface as a ParaView/VTK ``.vtp`` file: what ``landscape vtp`` writes."""
+
+    surf_name: str = setting("train_loss", "dataset used as the height and point data: "
+                             "train_loss, test_loss, ..., eig_ratio or any other of the file")
+    log: bool = setting(False, "heights are log10 of the value (non-positive values are left "
+                        "out); the point data keeps the value itself")
+    zmax: float | None = setting(None, "cut the surface at this value (in the quantity's units)"
+                                 ": what lies above is removed, the cut edge lies exactly at "
+                                 "zmax", none="no cut")
+    encoding: str = setting("ascii", "data arrays as ASCII text or base64-encoded binary "
+                            "(both inline, so any XML parser reads the file)",
+                            choices=VTP_ENCODINGS)
+
+    def validate(self) -> None:
+        check_settings(self)
+        if self.zmax is not None and not math.isfinite(self.zmax):
+            raise LandscapeError(f"zmax must be a finite number, got {self.zmax}")
+        if self.log and self.zmax is not None and self.zmax <= 0:
+            raise LandscapeError(f"log needs a positive zmax, got {self.zmax}")
+
+
 # ------------------------------------------------------------------------------- benchmark
 
 BENCH_DATA = ("random", "synthetic")
+BENCH_MODES = ("sweep", "hessian")
+BENCH_HESSIAN = "hessian mode (--mode hessian)"
 
 
 @dataclass(kw_only=True)
@@ -305,6 +409,10 @@ class BenchConfig:
     """What ``landscape bench`` measures: the model, the size, and how ours runs."""
 
     model: str = setting(help=MODEL_HELP, choices=MODEL_NAMES, metavar="MODEL")
+    mode: str = setting("sweep", "what to time per grid point: sweep (loss and accuracy) or "
+                        "hessian (the largest and smallest Hessian eigenvalue; ours: Lanczos "
+                        "on torch.func products, reference: scipy eigsh on autograd products)",
+                        choices=BENCH_MODES)
     images: int = setting(512, "images per pass", minimum=1)
     points: int = setting(4, "timed grid points, spread over the 51 x 51 grid", minimum=1)
     precision: str = setting("auto", "our sweep's precision", choices=PRECISIONS)
@@ -326,6 +434,8 @@ class BenchConfig:
     precision_table: bool = setting(False, "also measure each precision's error against "
                                     "float64 at the centre and the four corners of the grid")
     seed: int = setting(0, "seeds the model, directions and random images", minimum=0)
+    tol: float = _like(EigenSettings, "tol", group=BENCH_HESSIAN)
+    max_iter: int = _like(EigenSettings, "max_iter", group=BENCH_HESSIAN)
 
     def validate(self) -> None:
         check_settings(self)

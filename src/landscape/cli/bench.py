@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 from landscape.atomic import atomic_write_bytes
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> None:
 
 def format_report(result: dict) -> str:
     """The human-readable summary the CLI prints."""
+    if result.get("mode") == "hessian":
+        return format_hessian_report(result)
     lines = [f"device: {result['device']}",
              (f"model {result['model']}, {result['images']} images, {result['points']} points,"
               f" ours at {result['precision']} (batch {result['batch_size']},"
@@ -64,4 +67,31 @@ def format_report(result: dict) -> str:
         lines.append("relative loss error vs float64: " + "  ".join(f"{p:>10}" for p in points))
         for mode, row in table.items():
             lines.append(f"  {mode:<29} " + "  ".join(f"{row[p]:>10.1e}" for p in points))
+    return "\n".join(lines)
+
+
+def format_hessian_report(result: dict) -> str:
+    """The summary of ``--mode hessian``: seconds and products per point, eigenvalues."""
+    lines = [f"device: {result['device']}",
+             (f"model {result['model']}, {result['images']} images, {result['points']} points,"
+              f" Hessian over {result['hessian_size']} parameters, tol {result['tol']:g},"
+              f" ours at {result['precision']} (batch {result['batch_size']},"
+              f" {'compiled' if result['compiled'] else 'eager'})"),
+             (f"{'approach':<10} {'s/point':>10} {'products':>10} {'s/product':>10}"
+              f" {'warm-up s':>10} {'peak MB':>10}  lambda_max, lambda_min per point")]
+    names = ["reference", "ours"] if result.get("reference_s_per_point") is not None else ["ours"]
+    for name in names:
+        products = result[f"{name}_products"]
+        values = "  ".join(f"{a:.4g}, {b:.4g}" for a, b in result[f"{name}_values"])
+        lines.append(f"{name:<10} {result[f'{name}_s_per_point']:>10.2f}"
+                     f" {statistics.median(products):>10.0f} {result[f'{name}_s_per_product']:>10.3f}"
+                     f" {result[f'{name}_warmup_s']:>10.2f} {result[f'{name}_peak_mem_mb']:>10.0f}"
+                     f"  {values}")
+    if result.get("speedup") is not None:
+        lines.append(f"speedup: {result['speedup']:.2f}x (medians)  memory: {result['memory_kind']}")
+    if result.get("reference_rel_difference"):
+        diff = result["reference_rel_difference"]
+        lines.append(f"reference / {result['reference_scale']:g} (its sum of batch means) against"
+                     f" ours, relative to |lambda|max: max {max(diff['max']):.1e},"
+                     f" min {max(diff['min']):.1e}")
     return "\n".join(lines)

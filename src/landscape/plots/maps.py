@@ -2,8 +2,8 @@
 
 All four take ``Z`` of shape ``(len(y), len(x))`` with ``Z[j, i] = L(x_i, y_j)``, so x runs
 horizontally and y vertically, increasing upwards. Non-finite values (an overflowed loss)
-are masked: blank in contours, grey in the heat map, holes in the 3-D surface (or its
-ceiling when ``zmax`` clips it). Colour maps follow the reference: ``summer`` for contours,
+are masked: blank in contours, grey in the heat map, holes in the 3-D surface (which
+``zmax`` cuts off cleanly). Colour maps follow the reference: ``summer`` for contours,
 ``viridis`` for the heat map, ``coolwarm`` for the 3-D surface.
 
 The flat kinds are drawn in a square box, like the paper's Figs. 3 and 5. Their colour bars
@@ -26,6 +26,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, FuncFormatter, MaxNLocator
 from matplotlib.transforms import Bbox
 
+from landscape.mesh import surface_mesh
 from landscape.plots.options import PlotOptions, ValueRange, value_range
 from landscape.surface_file import Surface
 
@@ -181,33 +182,48 @@ def draw_heatmap(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: b
     _flat_frame(ax, s, limits=False)  # the outer cells reach half a step beyond the grid
 
 
-def draw_surface3d(ax: Axes, s: Surface, name: str, opts: PlotOptions) -> None:
-    """A shaded 3-D surface (paper Figs. 1 and 4), clipped at ``zmax`` when given.
+def draw_surface3d(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: bool = True) -> None:
+    """A shaded 3-D surface (paper Figs. 1 and 4) coloured by height, with a colour bar.
 
-    ``ax`` must be a 3-D axes (``projection="3d"``); it is added to its figure by the caller,
-    which is what the reference missed (its ``Axes3D(fig)`` is never attached, so it draws
-    nothing on current matplotlib).
+    ``zmax`` cuts the surface cleanly: what lies above is removed and the edge lies at zmax
+    (``landscape.mesh``), instead of a flat plateau. ``log`` plots log10 heights with ticks
+    in the quantity's units. ``ax`` must be a 3-D axes (``projection="3d"``); it is added to
+    its figure by the caller, which is what the reference missed (its ``Axes3D(fig)`` is
+    never attached, so it draws nothing on current matplotlib).
     """
-    z = np.array(s.get(name), dtype=np.float64)
-    if opts.zmax is not None:
-        z = np.where(np.isposinf(z) | (z > opts.zmax), opts.zmax, z)
-    z[~np.isfinite(z)] = np.nan
+    rows, cols = _facets(len(s.y)), _facets(len(s.x))
+    mesh = surface_mesh(s.x[cols], s.y[rows], s.get(name)[np.ix_(rows, cols)], zmax=opts.zmax,
+                        log=opts.log)
+    heights = mesh.points[:, 2]
+    lo, hi = (heights.min(), heights.max()) if heights.size else (0.0, 1.0)
+    norm = Normalize(lo, hi if hi > lo else lo + 1.0)
+    if len(mesh.triangles):
+        surf = ax.plot_trisurf(mesh.points[:, 0], mesh.points[:, 1], heights,
+                               triangles=mesh.triangles, cmap="coolwarm", norm=norm,
+                               linewidth=0, antialiased=False)
+    in_units = FuncFormatter(lambda v, _: f"{10 ** v:.3g}")  # log10 heights, labelled as values
+    ticks = np.log10(log_ticks(10 ** lo, 10 ** hi)) if opts.log and heights.size else []
     if opts.log:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(z > 0, np.log10(z), np.nan)
-        finite = z[np.isfinite(z)]
-        if finite.size:
-            ticks = log_ticks(10 ** finite.min(), 10 ** finite.max())
-            if len(ticks) >= 2:
-                ax.zaxis.set_major_locator(FixedLocator(np.log10(ticks)))
-        ax.zaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{10 ** v:.3g}"))
-    xx, yy = np.meshgrid(s.x, s.y)
-    ax.plot_surface(xx, yy, z, cmap="coolwarm", linewidth=0, antialiased=False,
-                    rcount=min(len(s.y), MAX_FACETS), ccount=min(len(s.x), MAX_FACETS))
+        if len(ticks) >= 2:
+            ax.zaxis.set_major_locator(FixedLocator(ticks))
+        ax.zaxis.set_major_formatter(in_units)
     if opts.zmax is not None:
         ax.set_zlim(top=np.log10(opts.zmax) if opts.log else opts.zmax)
+    ax.set_xlim(s.x[0], s.x[-1])
+    ax.set_ylim(s.y[0], s.y[-1])
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_box_aspect(None, zoom=0.9)  # leaves room for the z label in tight panels
     _axis_labels(ax, s)
     ax.set_zlabel(name)
+    if colorbar and len(mesh.triangles):
+        bar = ax.figure.colorbar(surf, ax=ax, shrink=0.6, pad=0.1, label=name)
+        if opts.log:
+            bar.formatter = in_units
+            if len(ticks) >= 2:
+                bar.set_ticks(ticks)
+
+
+def _facets(n: int) -> np.ndarray:
+    """At most ``MAX_FACETS`` evenly spread indices of an axis of ``n`` points, both ends kept."""
+    return np.unique(np.linspace(0, n - 1, min(n, MAX_FACETS)).round().astype(int))

@@ -1,0 +1,409 @@
+"""Extreme Hessian eigenvalues of the mean loss, at one point and over a grid (paper Fig. 7).
+
+``landscape hessian --checkpoint final.pt --directions dirs.h5 --x -1:1:21 --y -1:1:21
+--subset 5000 --out hess.h5``
+
+At a point theta, ``lambda_max`` and ``lambda_min`` of the Hessian of the *mean* loss over
+the data set, taken over the selected parameters (those with 2 or more dimensions by
+default, as the reference), the model in eval mode (BatchNorm uses its running statistics,
+as for loss surfaces and in the reference):
+
+- ``HessianOperator``: ``H v`` by forward-over-reverse differentiation, ``torch.func.jvp`` of
+  ``torch.func.grad`` through ``functional_call``, batch by batch over uint8 images resident
+  on the device; the per-batch products of the summed loss are added up on the device and
+  divided by the number of images. The first product at a point also gives the loss and
+  accuracy there (the primal pass computes them).
+- ``lanczos_extremes``: Lanczos with full reorthogonalization from a seeded start vector.
+  Both ends come from one Krylov space: the largest and smallest Ritz values, each stopping
+  when its residual bound ``|beta_k s_k|`` is below ``tol`` times the largest Ritz magnitude
+  (no guess of a shift, unlike the reference's ``0.51 * lambda_max``). An end that has not
+  converged after ``max_iter`` products is NaN, and a warning says so.
+
+``hessian_sweep`` runs the surface sweep's loop (``landscape.surface.run_sweep``: same grid,
+shards, ``.partial`` resume and merge) with these as the measured quantities: ``max_eig``,
+``min_eig``, ``<split>_loss``, ``<split>_acc`` and ``hvp_count`` (products used at the point).
+docs/curvature.md has the method, its cost and how it differs from the reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, grad_and_value, jvp
+
+from landscape import data as datasets
+from landscape import precision as policy
+from landscape.checkpoint import load_model
+from landscape.configs import HESSIAN_PARAMS, EigenSettings, HessianConfig
+from landscape.device import resolve_device
+from landscape.directions import Directions, read_directions
+from landscape.errors import LandscapeError
+from landscape.evaluate import LossFn, batch_sums, floating_dtype, model_device
+from landscape.grid import Grid, Shard
+from landscape.h5files import sha256_file
+from landscape.surface import (
+    ENGINE_PREFIX, Measure, SweepResult, _load_split, check_sweep, engine_settings,
+    resume_state, run_sweep, sweep_attrs,
+)
+from landscape.surface_file import split_quantities
+
+log = logging.getLogger(__name__)
+
+CPU_BATCH = 128
+CUDA_BATCH = 1024
+EIGEN_QUANTITIES = ("max_eig", "min_eig")
+COUNT = "hvp_count"  # Hessian-vector products used at each point
+NOT_CLASSIFIED = torch.zeros(1, dtype=torch.int64)  # no accuracy (targets not class indices)
+
+
+def hessian_quantities(split: str) -> list[str]:
+    """What a Hessian sweep stores per point, in file order."""
+    return [*EIGEN_QUANTITIES, *split_quantities([split]), COUNT]
+
+
+def default_batch(device: torch.device) -> int:
+    return CUDA_BATCH if device.type == "cuda" else CPU_BATCH
+
+
+# ------------------------------------------------------------------- Hessian-vector products
+
+
+def selected_parameters(model: nn.Module, params: str = "matrices") -> list[str]:
+    """Names of the parameters the Hessian is over: ``matrices`` (2 or more dimensions) or ``all``."""
+    if params not in HESSIAN_PARAMS:
+        raise LandscapeError(f"params must be one of {', '.join(HESSIAN_PARAMS)}, got {params!r}")
+    return [n for n, p in model.named_parameters()
+            if p.is_floating_point() and (params == "all" or p.dim() >= 2)]
+
+
+class HessianOperator:
+    """``op(v)`` -> ``H v``: the Hessian of the mean loss over ``data`` at the model's current
+    weights, with respect to the selected parameters, as flat vectors of ``op.size`` entries.
+
+    The parameters are read at every call, so in-place moves of the model (a sweep) are seen.
+    After each call ``loss`` and ``accuracy`` hold the mean loss and accuracy (%) at the point.
+    """
+
+    def __init__(self, model: nn.Module, data: datasets.ImageSet, *, params: str = "matrices",
+                 batch_size: int | None = None, precision: str = "fp32",
+                 compile: bool = False, loss_fn: LossFn | None = None) -> None:
+        if len(data) == 0:
+            raise LandscapeError("cannot take a Hessian over an empty data set")
+        self.model, self.data, self.loss_fn = model, data, loss_fn
+        self.device = model_device(model)
+        if data.images.device != self.device:
+            raise LandscapeError(
+                f"data on {data.images.device} but the model on {self.device}: move them together"
+            )
+        self.names = selected_parameters(model, params)
+        if not self.names:
+            raise LandscapeError(f"{type(model).__name__} has no parameter with 2 or more "
+                                 "dimensions; use params='all'")
+        shapes = dict(model.named_parameters())
+        self.shapes = [shapes[n].shape for n in self.names]
+        self.numels = [shapes[n].numel() for n in self.names]
+        self.size = sum(self.numels)
+        self.dtype = floating_dtype(model)
+        self.batch_size = min(batch_size or default_batch(self.device), len(data))
+        self.precision = policy.effective(precision, self.device)
+        self.compiled = compile
+        # dynamic=False: one graph per batch shape (at most two: full batches and the last)
+        self._product = (torch.compile(self._batch_product, dynamic=False) if compile
+                         else self._batch_product)
+        self.products = 0
+        self.loss = self.accuracy = float("nan")
+
+    def __call__(self, vector: torch.Tensor) -> torch.Tensor:
+        tangents = dict(zip(self.names, self._shaped(vector.to(self.dtype))))
+        selected = set(self.names)
+        primals = {n: p.detach() for n, p in self.model.named_parameters() if n in selected}
+        fixed = {n: p.detach() for n, p in self.model.named_parameters() if n not in selected}
+        fixed.update(self.model.named_buffers())
+        total = [torch.zeros(s, dtype=self.dtype, device=self.device) for s in self.shapes]
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        classified = True
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with policy.flags_context(self.precision, self.device):
+                for start in range(0, len(self.data), self.batch_size):
+                    x = datasets.model_inputs(
+                        self.data.images[start : start + self.batch_size], self.dtype)
+                    y = self.data.labels[start : start + self.batch_size]
+                    product, (loss, right) = self._product(primals, tangents, fixed, x, y)
+                    torch._foreach_add_(total, [product[n] for n in self.names])
+                    loss_sum += loss
+                    if right is None:
+                        classified = False
+                    else:
+                        correct += right
+        finally:
+            self.model.train(was_training)
+        n = len(self.data)
+        self.products += 1
+        self.loss = loss_sum.item() / n
+        self.accuracy = 100.0 * correct.item() / n if classified else float("nan")
+        return torch.cat([t.reshape(-1) for t in total]) / n
+
+    def _batch_product(self, primals, tangents, fixed, x, y):
+        """(H_b v for the batch's summed loss, (summed loss, correct count or None)),
+        forward-over-reverse; the loss is the primal output (``grad_and_value``: unlike
+        ``has_aux`` on ``jvp``, it also runs under ``torch.compile``)."""
+        def summed_loss(params):
+            outputs = functional_call(self.model, {**fixed, **params}, (x,))
+            loss, right = batch_sums(outputs, y, self.loss_fn)
+            return loss, (NOT_CLASSIFIED if right is None else right)
+
+        (_, (loss, right)), (product, _) = jvp(
+            grad_and_value(summed_loss, has_aux=True), (primals,), (tangents,))
+        return product, (loss, None if right.dim() else right)
+
+    def _shaped(self, vector: torch.Tensor) -> list[torch.Tensor]:
+        # copies, not views of one vector: compiled forward-mode AD fails on view tangents
+        return [t.reshape(s).clone() for t, s in zip(torch.split(vector, self.numels), self.shapes)]
+
+
+# ------------------------------------------------------------------------------- Lanczos
+
+
+@dataclass
+class Extremes:
+    """The extreme eigenvalues found; an end that did not converge is NaN (its last Ritz value
+    and residual are kept for the warning)."""
+
+    max: float
+    min: float
+    max_ritz: float
+    min_ritz: float
+    max_residual: float
+    min_residual: float
+    iterations: int
+
+    @property
+    def converged(self) -> bool:
+        return math.isfinite(self.max) and math.isfinite(self.min)
+
+
+def start_vector(size: int, seed: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A unit vector drawn on the CPU from ``seed``: the same on every device."""
+    gen = torch.Generator().manual_seed(seed)
+    v = torch.randn(size, generator=gen, dtype=torch.float64)
+    return (v / v.norm()).to(device=device, dtype=dtype)
+
+
+def lanczos_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, *,
+                     tol: float = 1e-2, max_iter: int = 100) -> Extremes:
+    """Largest and smallest eigenvalue of the symmetric operator ``matvec`` by Lanczos.
+
+    ``start`` is a unit vector (its dtype and device are those of the basis). Each iteration
+    is one product; the basis is reorthogonalized in full (twice, classical Gram-Schmidt),
+    so no ghost copies of converged eigenvalues appear. The small tridiagonal problem is
+    solved in float64 on the CPU. An end converges when its residual bound
+    ``beta_k |s_k[last]|`` is at most ``tol * max(|theta_min|, |theta_max|)``; an exhausted
+    Krylov space (``beta_k`` ~ 0) is exact.
+    """
+    n = start.numel()
+    steps = min(max_iter, n)
+    basis = torch.empty((steps, n), dtype=start.dtype, device=start.device)
+    alphas: list[float] = []
+    betas: list[float] = []
+    q = start
+    ritz = np.zeros(1)
+    residuals = np.full(1, np.inf)
+    done = (False, False)
+    for k in range(steps):
+        basis[k] = q
+        w = matvec(q).to(start.dtype)
+        alpha = torch.dot(w.double(), q.double()).item()
+        if not math.isfinite(alpha):  # an overflowed loss: no eigenvalue to find here
+            alphas.append(alpha)
+            ritz, residuals, done = np.full(1, np.nan), np.full(1, np.nan), (False, False)
+            break
+        w = w - alpha * q
+        if k:
+            w = w - betas[-1] * basis[k - 1]
+        for _ in range(2):
+            w = w - basis[: k + 1].T @ (basis[: k + 1] @ w)
+        beta = w.double().norm().item()
+        alphas.append(alpha)
+        tridiagonal = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
+        ritz, vectors = np.linalg.eigh(tridiagonal)
+        scale = max(abs(ritz[0]), abs(ritz[-1]))
+        residuals = beta * np.abs(vectors[-1])
+        exhausted = beta <= 1e-10 * scale or k + 1 == n
+        done = tuple(exhausted or residuals[i] <= tol * scale for i in (-1, 0))
+        if all(done):
+            break
+        betas.append(beta)
+        q = w / beta
+    return Extremes(
+        max=float(ritz[-1]) if done[0] else math.nan,
+        min=float(ritz[0]) if done[1] else math.nan,
+        max_ritz=float(ritz[-1]), min_ritz=float(ritz[0]),
+        max_residual=float(residuals[-1]), min_residual=float(residuals[0]),
+        iterations=len(alphas),
+    )
+
+
+def extreme_eigenvalues(model: nn.Module, data: datasets.ImageSet,
+                        settings: EigenSettings | None = None, *,
+                        loss_fn: LossFn | None = None) -> Extremes:
+    """``lambda_max`` and ``lambda_min`` of the mean loss's Hessian at ``model``'s weights.
+
+    ``data`` must be on the model's device; ``settings`` gives the parameters, tolerance,
+    iteration limit, batch, precision and start seed.
+    """
+    settings = settings or EigenSettings()
+    settings.validate_eigen()
+    op = HessianOperator(model, data, params=settings.params, batch_size=settings.batch_size,
+                         precision=settings.precision, compile=settings.compile,
+                         loss_fn=loss_fn)
+    start = start_vector(op.size, settings.seed, op.device, op.dtype)
+    return lanczos_extremes(op, start, tol=settings.tol, max_iter=settings.max_iter)
+
+
+def eigen_measure(op: HessianOperator, settings: EigenSettings, split: str) -> Measure:
+    """The sweep's measure: eigenvalues, the loss and accuracy, and the products used."""
+    start = start_vector(op.size, settings.seed, op.device, op.dtype)
+
+    def measure() -> dict[str, float]:
+        op.products = 0
+        found = lanczos_extremes(op, start, tol=settings.tol, max_iter=settings.max_iter)
+        if not found.converged:
+            log.warning(
+                "warning: Lanczos did not reach tol %g within %d products (largest: %.4g, "
+                "residual %.2g; smallest: %.4g, residual %.2g): the end(s) not converged are "
+                "stored as NaN; raise max_iter or tol", settings.tol, found.iterations,
+                found.max_ritz, found.max_residual, found.min_ritz, found.min_residual)
+        return {"max_eig": found.max, "min_eig": found.min, f"{split}_loss": op.loss,
+                f"{split}_acc": op.accuracy, COUNT: float(op.products)}
+
+    return measure
+
+
+# ---------------------------------------------------------------------------------- sweeps
+
+
+def hessian_sweep(
+    model: nn.Module,
+    directions: Directions,
+    grid: Grid,
+    data: datasets.ImageSet,
+    out: str | Path | None = None,
+    *,
+    settings: EigenSettings | None = None,
+    split: str = "train",
+    shard: Shard = Shard(0, 1),
+    attrs: dict[str, Any] | None = None,
+    subset_indices: dict[str, np.ndarray] | None = None,
+    restart: bool = False,
+    progress: bool | None = None,
+    flush_seconds: float = 10.0,
+    on_point: Callable[[int, int], None] | None = None,
+    loss_fn: LossFn | None = None,
+) -> SweepResult:
+    """Eigenvalues at ``shard``'s points of ``grid`` into ``out``, resuming ``<out>.partial``.
+
+    ``model`` and ``data`` must be on one device. The eigen-settings and ``attrs`` are the
+    surface's identity: a partial file of other settings is refused unless ``restart``.
+    """
+    settings = settings or EigenSettings()
+    settings.validate_eigen()
+    alignment = check_sweep(model, directions, grid, [split])
+    op = HessianOperator(model, data, params=settings.params, batch_size=settings.batch_size,
+                         precision=settings.precision, compile=settings.compile,
+                         loss_fn=loss_fn)
+    identity = {**(attrs or {}), **eigen_attrs(settings), "hessian_size": op.size}
+    attrs = sweep_attrs(identity, [split], alignment.dir_type, settings.precision, grid, shard)
+    start = None if out is None else resume_state(out, attrs, grid, shard, restart)
+    precision, batch_size = engine_settings(start, op.precision, op.batch_size)
+    op.precision, op.batch_size = precision, min(batch_size, len(data))  # a partial's own
+    attrs.update({f"{ENGINE_PREFIX}precision": op.precision,
+                  f"{ENGINE_PREFIX}batch_size": op.batch_size,
+                  f"{ENGINE_PREFIX}device": str(op.device),
+                  f"{ENGINE_PREFIX}compiled": op.compiled, "split_sizes": [len(data)]})
+    measure = eigen_measure(op, settings, split)
+    result = run_sweep(model, alignment, grid, hessian_quantities(split), measure, out,
+                       shard=shard, attrs=attrs, start=start, subset_indices=subset_indices,
+                       dir_file=directions.source, progress=progress,
+                       flush_seconds=flush_seconds, on_point=on_point)
+    missing = sum(int(np.isnan(result.surface.values[q][result.surface.computed]).sum())
+                  for q in EIGEN_QUANTITIES)
+    if missing:
+        log.warning("warning: %d eigenvalues of %s did not converge and are NaN; rerun with "
+                    "a larger max_iter (or --restart with another tol) to fill them",
+                    missing, out or "the sweep")
+    return result
+
+
+def eigen_attrs(settings: EigenSettings) -> dict[str, Any]:
+    """The eigen-settings that define a Hessian surface (batch and precision: engine_ attrs)."""
+    return {"quantity": "hessian", "hessian_params": settings.params, "hessian_tol": settings.tol,
+            "hessian_max_iter": settings.max_iter, "hessian_seed": settings.seed}
+
+
+def compute_hessian(
+    cfg: HessianConfig,
+    out: str | Path,
+    *,
+    restart: bool = False,
+    progress: bool | None = None,
+    flush_seconds: float = 10.0,
+    on_point: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Load checkpoint, directions and data, check them all, then sweep eigenvalues into ``out``.
+
+    Every check (settings, inputs, a partial file's identity) runs before the data is loaded.
+    """
+    grid, shard = cfg.validate()
+    for name in (cfg.checkpoint, cfg.directions):
+        if Path(out).resolve() == Path(name).resolve():
+            raise LandscapeError(f"--out {out} would overwrite the input {name}")
+    device = resolve_device(cfg.device)
+    model, payload = load_model(cfg.checkpoint, cfg.arch)
+    directions = read_directions(cfg.directions)
+    alignment = check_sweep(model, directions, grid, [cfg.split])
+    attrs = {**_provenance(cfg, payload), **eigen_attrs(cfg)}
+    if not restart:  # refuse another sweep's partial file before loading any data
+        names = set(selected_parameters(model, cfg.params))
+        size = sum(p.numel() for n, p in model.named_parameters() if n in names)
+        full = sweep_attrs({**attrs, "hessian_size": size}, [cfg.split], alignment.dir_type,
+                           cfg.precision, grid, shard)
+        resume_state(out, full, grid, shard, restart=False)
+    model.to(device)
+    data, idx = _load_split(cfg, cfg.split, device)
+    indices = ({cfg.split: idx.numpy()} if cfg.subset is not None and cfg.subset_rule == "random"
+               else {})
+    log.info("Hessian eigenvalues at %d points, %d images, %s, %s", len(shard.points(grid)),
+             len(data), device, cfg.precision)
+    return hessian_sweep(model, directions, grid, data, out, settings=cfg, split=cfg.split,
+                         shard=shard, attrs={**attrs, "device": device.type},
+                         subset_indices=indices, restart=restart, progress=progress,
+                         flush_seconds=flush_seconds, on_point=on_point)
+
+
+def _provenance(cfg: HessianConfig, payload: dict[str, Any]) -> dict[str, Any]:
+    """What recomputes any point of the Hessian surface without the workflow."""
+    return {
+        "checkpoint": str(cfg.checkpoint),
+        "checkpoint_sha256": sha256_file(cfg.checkpoint),
+        "arch": cfg.arch or payload.get("arch"),
+        "directions": str(cfg.directions),
+        "directions_sha256": sha256_file(cfg.directions),
+        "dataset": cfg.dataset,
+        "data_dir": str(cfg.data_dir),
+        "subset_rule": "all" if cfg.subset is None else cfg.subset_rule,
+        "subset_size": cfg.subset,
+        "subset_seed": (cfg.subset_seed if cfg.subset is not None and cfg.subset_rule == "random"
+                        else None),
+        "batch_size": cfg.batch_size,
+    }

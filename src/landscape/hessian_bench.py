@@ -1,0 +1,218 @@
+"""Benchmark of Hessian eigenvalues per grid point: the reference's approach against ours.
+
+``landscape bench --mode hessian --model resnet20 --images 512 --points 1 --out bench.json``
+
+Both find the largest and smallest Hessian eigenvalue of the same model, on the same
+images, at the same grid points of two random filter-normalized directions, over the
+parameters with 2 or more dimensions:
+
+- reference (its ``hess_vec_prod.py``): a DataLoader over PIL images (batch 128, as in
+  ``landscape bench``'s sweep mode); per batch ``torch.autograd.grad(create_graph=True)`` of
+  the batch-mean loss, the product with the vector summed on the host, ``backward()``
+  accumulating ``H v`` into ``.grad``, moved to NumPy; ``scipy.sparse.linalg.eigsh(k=1,
+  tol)`` on a ``LinearOperator`` for the largest-magnitude eigenvalue, then again on
+  ``H - 0.51 lambda_max I`` for the smallest;
+- ours: ``landscape.hessian`` (``torch.func`` forward-over-reverse products on resident
+  uint8 data, one Lanczos run for both ends), fp32.
+
+The reference's operator is the sum of batch-mean Hessians, ``N / 128`` times ours when the
+batches are equal (the same for one batch): ``reference_scale`` records that factor and the
+comparison divides by it.
+Each approach gets one untimed warm-up product; the points are timed interleaved, medians.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from landscape.bench import (
+    REFERENCE_BATCH, PILImages, device_name, grid_points, load_inputs, peak_mb, reset_peak,
+    sync_device, use_compile,
+)
+from landscape.configs import BenchConfig
+from landscape.device import resolve_device
+from landscape.directions import align, random_directions
+from landscape.errors import LandscapeError
+from landscape.hessian import HessianOperator, lanczos_extremes, start_vector
+from landscape.surface import Mover
+
+SHIFT = 0.51  # the reference's guess: lambda_min >= -0.02 lambda_max is assumed away
+
+
+class Approach:
+    """One way to find the eigenvalues: ``point(a, b)`` -> (max, min, products); ``warm()``."""
+
+    def __init__(self, point: Callable[[float, float], tuple[float, float, int]],
+                 warm: Callable[[], None]) -> None:
+        self.point, self.warm = point, warm
+
+
+def reference_approach(model: nn.Module, data, dirs, device: torch.device, workers: int,
+                       tol: float) -> Approach:
+    """The reference's ``min_max_hessian_eigs`` at ``theta + a dx + b dy`` (weights rebuilt on
+    the host in float64 per point, as its surface code does)."""
+    from scipy.sparse.linalg import LinearOperator, eigsh  # only this benchmark needs SciPy
+
+    net = copy.deepcopy(model).to(device).eval()
+    params = list(net.parameters())
+    theta = [p.detach().cpu().double() for p in params]
+    dx = [d.double() for d in dirs.x]
+    dy = [d.double() for d in dirs.y]
+    matrices = [p for p in params if p.dim() > 1]
+    size = sum(p.numel() for p in matrices)
+    loader = DataLoader(PILImages(data), batch_size=REFERENCE_BATCH, shuffle=False,
+                        num_workers=workers)
+    criterion = nn.CrossEntropyLoss()
+    count = [0]
+
+    def product(vec: np.ndarray) -> np.ndarray:
+        count[0] += 1
+        pieces = np.split(np.asarray(vec, dtype=np.float32).ravel(),
+                          np.cumsum([p.numel() for p in matrices])[:-1])
+        vs = [torch.from_numpy(v).view(p.shape).to(device) for v, p in zip(pieces, matrices)]
+        net.zero_grad()
+        for inputs, targets in loader:
+            inputs, targets = inputs.to(device), targets.to(device)
+            loss = criterion(net(inputs), targets)
+            grads = torch.autograd.grad(loss, matrices, create_graph=True)
+            prod = torch.zeros(1)
+            for g, v in zip(grads, vs):
+                prod = prod + (g * v).cpu().sum()
+            prod.backward()
+        return np.concatenate([p.grad.cpu().numpy().ravel() for p in matrices])
+
+    def point(a: float, b: float) -> tuple[float, float, int]:
+        for p, w, x, y in zip(params, theta, dx, dy):
+            p.data = (w + a * x + b * y).to(device=device, dtype=torch.float32)
+        count[0] = 0
+        largest = float(eigsh(LinearOperator((size, size), matvec=product), k=1, tol=tol)[0][0])
+        shift = SHIFT * largest
+        shifted = LinearOperator((size, size), matvec=lambda v: product(v) - shift * v.ravel())
+        smallest = float(eigsh(shifted, k=1, tol=tol)[0][0]) + shift
+        if largest <= 0 and smallest > 0:
+            largest, smallest = smallest, largest
+        return largest, smallest, count[0]
+
+    def warm() -> None:
+        product(np.ones(size, dtype=np.float32))
+
+    return Approach(point, warm)
+
+
+def our_approach(model: nn.Module, data, dirs, device: torch.device, cfg: BenchConfig
+                 ) -> tuple[Approach, HessianOperator]:
+    net = copy.deepcopy(model).to(device).eval()
+    mover = Mover(align(dirs, net))
+    precision = "tf32" if cfg.precision == "tf32" else "fp32"
+    op = HessianOperator(net, data.to(device), batch_size=cfg.batch_size, precision=precision,
+                         compile=use_compile(cfg, device))
+    start = start_vector(op.size, cfg.seed, op.device, op.dtype)
+
+    def point(a: float, b: float) -> tuple[float, float, int]:
+        mover.move((a, b))
+        found = lanczos_extremes(op, start, tol=cfg.tol, max_iter=cfg.max_iter)
+        return found.max, found.min, found.iterations
+
+    return Approach(point, lambda: op(start)), op
+
+
+def run_hessian_benchmark(cfg: BenchConfig) -> dict:
+    """Time both approaches at ``cfg.points`` grid points; the result record."""
+    cfg.validate()
+    if cfg.precision == "bf16":
+        raise LandscapeError("--mode hessian runs in fp32 (or tf32 on CUDA), not bf16")
+    device = resolve_device(cfg.device)
+    model, data = load_inputs(cfg)
+    dirs = random_directions(model, axes=2, seed=cfg.seed)
+    points = grid_points(cfg.points)
+    approaches, setup = {}, {}
+    started = time.perf_counter()
+    approaches["ours"], op = our_approach(model, data, dirs, device, cfg)
+    setup["ours"] = time.perf_counter() - started
+    if cfg.reference:
+        started = time.perf_counter()
+        approaches["reference"] = reference_approach(model, data, dirs, device, cfg.workers,
+                                                     cfg.tol)
+        setup["reference"] = time.perf_counter() - started
+    timed = _time(approaches, points, device)
+    batches = -(-len(data) // REFERENCE_BATCH)
+    scale = batches if len(data) % REFERENCE_BATCH == 0 or batches == 1 else None
+    result = {
+        "mode": "hessian",
+        "device": device_name(device),
+        "device_type": device.type,
+        "torch": torch.__version__,
+        "model": cfg.model,
+        "images": cfg.images,
+        "points": len(points),
+        "grid_points": points,
+        "hessian_size": op.size,
+        "batch_size": op.batch_size,
+        "precision": op.precision,
+        "compiled": op.compiled,
+        "tol": cfg.tol,
+        "max_iter": cfg.max_iter,
+        "memory_kind": "CUDA max allocated" if device.type == "cuda" else "process peak RSS",
+        "reference_scale": scale,
+        "reference_s_per_point": None,
+        "speedup": None,
+    }
+    for name, t in timed.items():
+        median = float(np.median(t["seconds"]))
+        result.update({
+            f"{name}_s_per_point": median,
+            f"{name}_s_per_point_min": min(t["seconds"]),
+            f"{name}_seconds": t["seconds"],
+            f"{name}_warmup_s": setup[name] + t["warmup"],
+            f"{name}_peak_mem_mb": t["peak_mb"],
+            f"{name}_values": [[v[0], v[1]] for v in t["values"]],
+            f"{name}_products": [v[2] for v in t["values"]],
+            f"{name}_s_per_product": float(np.median(
+                [s / v[2] for s, v in zip(t["seconds"], t["values"])])),
+        })
+    if cfg.reference:
+        result["speedup"] = result["reference_s_per_point"] / result["ours_s_per_point"]
+        if scale:
+            result["reference_rel_difference"] = _differences(
+                timed["ours"]["values"], timed["reference"]["values"], scale)
+    result["config"] = asdict(cfg)
+    return result
+
+
+def _differences(ours, reference, scale: float) -> dict[str, list[float]]:
+    """Per point, |ours - reference / scale| relative to our largest |eigenvalue|, per end."""
+    out: dict[str, list[float]] = {"max": [], "min": []}
+    for mine, theirs in zip(ours, reference):
+        radius = max(abs(mine[0]), abs(mine[1]))
+        for i, end in enumerate(("max", "min")):
+            diff = abs(mine[i] - theirs[i] / scale) / radius if radius else math.nan
+            out[end].append(diff)
+    return out
+
+
+def _time(approaches: dict[str, Approach], points, device) -> dict[str, dict]:
+    """One warm-up product each, then the points timed one by one, interleaved."""
+    out = {name: {"values": [], "seconds": [], "peak_mb": 0.0} for name in approaches}
+    for name, approach in approaches.items():
+        started = time.perf_counter()
+        approach.warm()
+        sync_device(device)
+        out[name]["warmup"] = time.perf_counter() - started
+    for a, b in points:
+        for name, approach in approaches.items():
+            reset_peak(device)
+            started = time.perf_counter()
+            out[name]["values"].append(approach.point(a, b))
+            sync_device(device)
+            out[name]["seconds"].append(time.perf_counter() - started)
+            out[name]["peak_mb"] = max(out[name]["peak_mb"], peak_mb(device))
+    return out

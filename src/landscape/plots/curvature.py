@@ -1,0 +1,123 @@
+"""Paper Fig. 7: where the loss surface is convex, as |lambda_min / lambda_max| beside the loss.
+
+``plot_curvature(["hess/resnet56.h5"], "figs/fig7", models=["resnet56"])`` writes
+``figs/fig7.pdf`` and ``.png``: per surface a column, the map of the eigenvalue ratio of a
+Hessian sweep (``landscape hessian``) on top, the loss contour of the same grid below (from
+``losses``, a loss surface file per Hessian file, or else the loss the Hessian sweep
+recorded at each point). The ratio's colour scale is the paper's: 0 (dark) where the
+Hessian has no noticeable negative eigenvalue, a convex-looking region; larger (yellow)
+where the negative curvature is comparable with the positive, a chaotic one. Values above
+``ratio_max`` take the top colour; points whose eigenvalues did not converge are grey.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from landscape.errors import LandscapeError
+from landscape.plots.maps import draw_contour
+from landscape.plots.options import PlotOptions
+from landscape.plots.output import check_formats, plot_style, save_figures
+from landscape.settings import check_settings, setting
+from landscape.surface_file import Surface, read_surface
+
+RATIO = "eig_ratio"
+RATIO_LABEL = "|λmin / λmax|"
+CELL = (4.0, 3.5)  # inches per map
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurvatureOptions:
+    """The eigenvalue-ratio map's own setting (the contour uses ``PlotOptions``)."""
+
+    ratio_max: float = setting(0.5, "top of the |lambda_min / lambda_max| colour scale, whose "
+                               "bottom is 0 (the reference's map: 0 to 0.5)", minimum=0,
+                               above=True)
+
+    def check(self) -> None:
+        check_settings(self)
+
+
+def draw_ratio(ax: Axes, s: Surface, opts: CurvatureOptions, colorbar: bool = True) -> None:
+    """|min_eig / max_eig| of a 2-D Hessian surface as a heat map, one cell per grid point."""
+    ratio = np.ma.masked_invalid(s.get(RATIO))
+    cmap = colormaps["viridis"].with_extremes(bad="0.8")
+    mesh = ax.pcolormesh(s.x, s.y, ratio, shading="nearest", cmap=cmap,
+                         norm=Normalize(0.0, opts.ratio_max))
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label=RATIO_LABEL, extend="max")
+    ax.set_xlabel(s.label("x"))
+    ax.set_ylabel(s.label("y"))
+
+
+def check_pair(hessian: Surface, loss: Surface, name: str) -> None:
+    """A Hessian surface and the loss surface drawn beside it: 2-D, the same grid, the data."""
+    if hessian.ndim != 2:
+        raise LandscapeError(f"surface {hessian.source} is 1-D; Fig. 7 needs a 2-D Hessian sweep")
+    if not hessian.has(RATIO):
+        raise LandscapeError(f"surface {hessian.source} has no max_eig and min_eig: compute it "
+                             "with `landscape hessian`")
+    if loss.grid != hessian.grid:
+        raise LandscapeError(f"loss surface {loss.source} is on grid {loss.grid.x.spec} x "
+                             f"{loss.grid.y.spec if loss.grid.y else '-'}, the Hessian surface "
+                             f"{hessian.source} on {hessian.grid.x.spec} x {hessian.grid.y.spec}:"
+                             " Fig. 7 draws both on one grid")
+    if not np.isfinite(loss.get(name)).any():
+        raise LandscapeError(f"surface {loss.source}: {name!r} has no finite value to draw")
+
+
+def curvature_figure(hessians: Sequence[Surface], losses: Sequence[Surface],
+                     titles: Sequence[str], name: str = "train_loss",
+                     opts: PlotOptions = PlotOptions(),
+                     curvature: CurvatureOptions = CurvatureOptions()) -> Figure:
+    """One column per model: the ratio map above, the loss contour below."""
+    for hessian, loss in zip(hessians, losses):
+        check_pair(hessian, loss, name)
+    cols = len(hessians)
+    fig = Figure(figsize=(CELL[0] * cols, 2 * CELL[1]), layout="constrained")
+    for c, (hessian, loss, title) in enumerate(zip(hessians, losses, titles)):
+        top = fig.add_subplot(2, cols, c + 1)
+        draw_ratio(top, hessian, curvature)
+        top.set_title(title)
+        bottom = fig.add_subplot(2, cols, cols + c + 1)
+        draw_contour(bottom, loss, name, opts)
+        bottom.set_title(f"{title}: {name}" if title else name)
+    return fig
+
+
+def plot_curvature(hessians: Sequence[str | Path], out_prefix: str | Path, *,
+                   losses: Sequence[str | Path] | None = None,
+                   models: Sequence[str] | None = None, name: str = "train_loss",
+                   opts: PlotOptions = PlotOptions(),
+                   curvature: CurvatureOptions = CurvatureOptions(),
+                   formats: Sequence[str] = ("pdf", "png"), dpi: int = 150,
+                   xlabel: str | None = None, ylabel: str | None = None) -> list[Path]:
+    """Write ``<out_prefix>.<format>``: paper Fig. 7 for one or more Hessian surface files.
+
+    Every file is read and checked before anything is drawn; titles are ``models`` (default:
+    the model each file records).
+    """
+    opts.check()
+    curvature.check()
+    formats = check_formats(formats)
+    if not hessians:
+        raise LandscapeError("no Hessian surface given")
+    for label, given in (("loss surfaces", losses), ("models", models)):
+        if given is not None and len(given) != len(hessians):
+            raise LandscapeError(f"{len(given)} {label} for {len(hessians)} Hessian surfaces; "
+                                 "give one per Hessian surface")
+    loaded = [read_surface(p, require=[RATIO]).with_labels(xlabel, ylabel) for p in hessians]
+    beside = (loaded if losses is None
+              else [read_surface(p, require=[name]).with_labels(xlabel, ylabel) for p in losses])
+    titles = list(models) if models is not None else [s.model() or "" for s in loaded]
+    with plot_style():
+        fig = curvature_figure(loaded, beside, titles, name, opts, curvature)
+        return save_figures([(fig, Path(f"{out_prefix}.{fmt}")) for fmt in formats], dpi)
