@@ -335,8 +335,8 @@ class EigenSettings:
     seed: int = setting(0, "seed of the Lanczos start vector (the same at every point)",
                         minimum=0, group=EIGEN)
     compile: bool = setting(False, "torch.compile the per-batch product: a one-time cost "
-                            "(about 20 s on a CPU), then products several times faster "
-                            "(docs/speed.md); worth it for sweeps of more than a few points",
+                            "(about 20 s on a CPU), then faster products (1.2x to 4x measured "
+                            "on a CPU, docs/speed.md); for sweeps of more than a few points",
                             group=EIGEN)
 
     def validate_eigen(self) -> None:
