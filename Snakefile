@@ -1,7 +1,10 @@
 # Visualizing the Loss Landscape of Neural Nets (Li et al., NeurIPS 2018), end to end:
-# data -> training -> directions -> surface shards -> merged surfaces -> figures and table.
+# data -> training -> directions -> surface shards -> merged surfaces -> figures and tables,
+# for the architecture study (Figs. 1, 4, 5, 6), the batch-size study (Figs. 2, 3, 8, 9:
+# trajectories, interpolations) and curvature (Fig. 7: Hessian eigenvalue maps).
 #
 #   snakemake --cores all                                    # the paper (GPU advised)
+#   snakemake --cores all fig7                               # one figure and what it needs
 #   snakemake --cores 2 --configfile presets/smoke.yaml      # offline demo, minutes on a CPU
 #   snakemake --report results/<run_name>/report.html ...    # the HTML report (same options)
 #
@@ -43,6 +46,8 @@ include: "workflow/rules/directions.smk"
 include: "workflow/rules/surfaces.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/batch_size.smk"
+include: "workflow/rules/curvature.smk"
 
 
 # The data rule may download CIFAR-10: on a cluster it runs where the workflow was started.
@@ -55,3 +60,15 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# One target per figure of the paper: `snakemake --cores all fig2` builds Fig. 2 and what it
+# needs, nothing else.
+for number in range(1, 10):
+
+    rule:
+        name:
+            f"fig{number}"
+        input:
+            paper_figures(number),
+        localrule: True

@@ -33,16 +33,30 @@ from matplotlib.image import imread
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 SMOKE = REPO / "presets" / "smoke.yaml"
-PAPER_MODELS = ["resnet20", "resnet56", "resnet110",
-                "resnet20_noshort", "resnet56_noshort", "resnet110_noshort"]
+FIG5_MODELS = ["resnet20", "resnet56", "resnet110",
+               "resnet20_noshort", "resnet56_noshort", "resnet110_noshort"]
+PAPER_MODELS = [*FIG5_MODELS, "wrn56_2", "wrn56_4", "wrn56_8", "wrn56_2_noshort",
+                "wrn56_4_noshort", "wrn56_8_noshort", "densenet121"]
+PAPER_VGG_RUNS = ["vgg9_bs128_wd0", "vgg9_bs8192_wd0", "vgg9_bs128_wd0.0005",
+                  "vgg9_bs8192_wd0.0005"]
 SMOKE_MODELS = ["resnet20", "resnet20_noshort"]
+SMOKE_VGG_RUNS = ["vgg9_bs16_wd0.0005", "vgg9_bs128_wd0.0005"]
+SMOKE_RUNS = SMOKE_MODELS + SMOKE_VGG_RUNS
 KINDS = ["contour", "contourf", "heatmap", "surface3d", "1d"]
 README = REPO / "README.md"
 FRONT_PICTURE = "docs/img/smoke_fig5_panel.png"
 # The report: one page (category) per experiment, each in these sections (common.smk).
-ARCHITECTURE = "Architecture (Figs. 1, 5)"
+ARCHITECTURE = "Architecture (Figs. 1, 4, 5, 6)"
+BATCH_SIZE = "Batch size (Figs. 2, 3, 8, 9)"
+CURVATURE = "Curvature (Fig. 7)"
 SECTIONS = ["1. Results table", "2. Training curves", "3. Paper figures", "4. Per model",
             "5. Provenance"]
+# Every figure of the paper the smoke preset draws, by number.
+SMOKE_PAPER_FIGURES = {
+    1: ["fig1_3d"], 2: ["fig2_wd0.0005_1d"], 3: ["fig3_1d", "fig3_2d"], 4: ["fig4_3d"],
+    5: ["fig5_panel"], 6: ["fig6_panel"], 7: ["fig7_curvature"], 8: ["fig8_vgg9_bs16_wd0.0005"],
+    9: [f"fig9_{run}" for run in SMOKE_VGG_RUNS],
+}
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
                 None)
 
@@ -95,7 +109,7 @@ def write_yaml(path: Path, content: dict) -> Path:
 def expected_files(run: Path) -> list[Path]:
     """Every file the smoke preset must produce under results/smoke."""
     files = []
-    for model in SMOKE_MODELS:
+    for model in SMOKE_RUNS:
         files += [run / "train" / model / "final.pt", run / "train" / model / "metrics.csv",
                   run / "directions" / f"{model}.h5", run / "surfaces" / f"{model}.h5",
                   run / "surfaces" / f"{model}_1d.h5",
@@ -104,11 +118,20 @@ def expected_files(run: Path) -> list[Path]:
                     for kind in KINDS for ext in ("pdf", "png")),
                   run / "logs" / "train" / f"{model}.log",
                   run / "benchmarks" / "train" / f"{model}.tsv"]
-    files += [run / "figures" / f"{panel}.{ext}"
-              for panel in ("fig5_panel", "fig1_3d") for ext in ("pdf", "png")]
-    files += [run / "figures" / f"training_curves.{ext}" for ext in ("pdf", "png")]
-    files += [run / "tables" / f"results.{ext}" for ext in ("csv", "md", "html")]
-    files += [run / "tables" / f"provenance.{ext}" for ext in ("csv", "html")]
+    for model in SMOKE_VGG_RUNS:
+        folder = run / "trajectories" / model
+        files += [folder / "pca_path.h5", folder / "pca_directions.h5", folder / "pca_surface.h5",
+                  run / "train" / model / "epoch_003.pt"]
+    files += [run / "trajectories" / SMOKE_VGG_RUNS[0] / "random_path.h5",
+              run / "interpolations" / "wd0.0005.h5", run / "interpolations" / "wd0.0005_direction.h5",
+              run / "hessian" / "resnet20.h5", run / "surfaces" / "resnet20.vtp"]
+    files += [run / "figures" / f"{name}.{ext}" for names in SMOKE_PAPER_FIGURES.values()
+              for name in names for ext in ("pdf", "png")]
+    for study in ("architecture", "batch_size"):
+        files += [run / "figures" / f"training_curves_{study}.{ext}" for ext in ("pdf", "png")]
+        files += [run / "tables" / f"results_{study}.{ext}" for ext in ("csv", "md", "html")]
+    files += [run / "tables" / f"provenance_{study}.{ext}" for ext in ("csv", "html")
+              for study in ("architecture", "batch_size", "curvature")]
     return files
 
 
@@ -145,21 +168,62 @@ def test_lint_reports_only_the_explained_conda_finding(tmp_path):
 def test_paper_dag_has_every_stage(tmp_path):
     jobs = dry_run(tmp_path)
     counts = Counter(rule for rule, _ in jobs)
+    runs = len(PAPER_MODELS) + len(PAPER_VGG_RUNS)  # 13 + 4
     assert counts == {
-        "data": 1, "train": 6, "directions": 6, "surface_shard": 6 * 8, "merge_surface": 6,
-        "surface_curve": 6, "plot_surface": 6, "plot_curve": 6, "panel": 2, "table": 1,
-        "training_curves": 1, "provenance": 1, "all": 1,
+        "data": 1, "train": runs, "directions": runs, "surface_shard": runs * 8,
+        "merge_surface": runs, "surface_curve": runs, "plot_surface": runs, "plot_curve": runs,
+        "panel": 6, "table": 2, "training_curves": 2, "provenance": 3, "vtp": 4,
+        # the batch-size study: paths, PCA surfaces, Fig. 8's projection, interpolations
+        "trajectory": 4, "pca_surface_shard": 4 * 8, "merge_pca_surface": 4, "plot_trajectory": 4,
+        "random_path": 1, "plot_random_path": 1, "interpolation_direction": 2,
+        "interpolation": 2, "plot_interpolation": 2,
+        # curvature: the Fig. 5 models' Hessian maps
+        "hessian_shard": 6 * 8, "merge_hessian": 6, "plot_curvature": 1, "all": 1,
     }
     shards = {w for rule, w in jobs if rule == "surface_shard"}
-    assert shards == {f"model={m}, shard={i}, nshards=8" for m in PAPER_MODELS for i in range(8)}
-    assert {w for rule, w in jobs if rule == "panel"} == {"panel=fig5_panel", "panel=fig1_3d"}
+    assert shards == {f"run={m}, shard={i}, nshards=8" for m in PAPER_MODELS + PAPER_VGG_RUNS
+                      for i in range(8)}
+    assert {w for rule, w in jobs if rule == "hessian_shard"} == {
+        f"run={m}, shard={i}, nshards=8" for m in FIG5_MODELS for i in range(8)}
+    assert {w for rule, w in jobs if rule == "panel"} == {
+        f"panel={p}" for p in ("fig1_3d", "fig3_1d", "fig3_2d", "fig4_3d", "fig5_panel",
+                               "fig6_panel")}
+    assert {w for rule, w in jobs if rule == "interpolation"} == {"pair=wd0", "pair=wd0.0005"}
 
 
 def test_per_model_override_changes_only_that_model(tmp_path):
     out = snakemake(tmp_path, "-n", "-p").stdout
-    lr = dict(re.findall(r'landscape train --model (\w+) .*?--lr=(\S+)', out))
-    assert lr == {m: ("0.01" if m == "resnet110_noshort" else "0.1") for m in PAPER_MODELS}
+    lr = dict(re.findall(r"landscape train --model=(\w+) .*?--lr=(\S+)", out))
+    assert lr == {m: ("0.01" if m == "resnet110_noshort" else "0.1") for m in [*PAPER_MODELS, "vgg9"]}
     assert re.search(r"--epochs=300 .*--milestones 150 225 275", out)
+
+
+def test_batch_size_study_trains_each_batch_size_and_weight_decay(tmp_path):
+    out = snakemake(tmp_path, "-n", "-p", "fig3").stdout
+    trainings = re.findall(r"landscape train --model=vgg9 (.*?) --out \$\(dirname "
+                           r"results/paper/train/([\w.]+)/final.pt\)", out)
+    recipes = {run: dict(re.findall(r"--([\w-]+)=(\S+)", words)) for words, run in trainings}
+    assert sorted(recipes) == sorted(PAPER_VGG_RUNS)
+    for run, recipe in recipes.items():
+        bs, wd = re.fullmatch(r"vgg9_bs(\d+)_wd([\d.]+)", run).groups()
+        assert (recipe["batch-size"], float(recipe["weight-decay"])) == (bs, float(wd))
+        assert recipe["save-every"] == "1" and recipe["lr"] == "0.1" and recipe["epochs"] == "300"
+
+
+@pytest.mark.parametrize("target, rules", [
+    ("fig2", {"data", "train", "interpolation_direction", "interpolation", "plot_interpolation"}),
+    ("fig5", {"data", "train", "directions", "surface_shard", "merge_surface", "panel"}),
+    ("fig7", {"data", "train", "directions", "hessian_shard", "merge_hessian", "plot_curvature"}),
+    ("fig9", {"data", "train", "trajectory", "pca_surface_shard", "merge_pca_surface",
+              "plot_trajectory"}),
+])
+def test_each_figure_target_builds_only_what_it_needs(tmp_path, target, rules):
+    jobs = planned_jobs(snakemake(tmp_path, "-n", target).stdout)
+    assert {rule for rule, _ in jobs} == rules | {target}
+    trained = {w for rule, w in jobs if rule == "train"}
+    expected = {"fig2": PAPER_VGG_RUNS, "fig5": FIG5_MODELS, "fig7": FIG5_MODELS,
+                "fig9": PAPER_VGG_RUNS}[target]
+    assert trained == {f"run={run}" for run in expected}
 
 
 @pytest.mark.parametrize("content, key", [
@@ -177,6 +241,15 @@ def test_per_model_override_changes_only_that_model(tmp_path):
     ({"plot": {"color": "red"}}, "'color' was unexpected"),
     ({"panels": {"fig1_3d": {"models": [["resnet20", "vgg9"]]}}},
      "config key panels.fig1_3d.models: vgg9 not in config key models"),
+    ({"batch_size_study": {"train": {"milestones": [9]}}},
+     "config key batch_size_study: milestones [9] come after the last epoch (3)"),
+    ({"curvature": {"models": ["resnet56"]}},
+     "config key curvature.models: resnet56 not in config key models"),
+    ({"curvature": {"tol": 0}}, "On instance['curvature']['tol']"),
+    ({"vtp": {"models": ["wrn56_2"]}}, "config key vtp.models: wrn56_2 not in config key models"),
+    ({"batch_size_study": {"interpolation": {"x": "2:-1:5"}}},
+     "config key batch_size_study.interpolation.x: grid spec --x '2:-1:5': MIN must be less"),
+    ({"models": ["resnet20", "vgg9_bs16_wd0.0005"]}, "On instance['models'][1]"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, content, key):
     bad = write_yaml(tmp_path / "bad.yaml", content)
@@ -313,34 +386,53 @@ def test_report_has_a_page_per_experiment_with_the_table_curves_and_every_figure
     workdir, _ = smoke
     run = workdir / "results" / "smoke"
     results, categories = report_data(report)
-    assert list(categories) == [ARCHITECTURE]
-    page = categories[ARCHITECTURE]
-    assert sorted(page) == SECTIONS
+    assert sorted(categories) == sorted([ARCHITECTURE, BATCH_SIZE, CURVATURE])
+    for title in (ARCHITECTURE, BATCH_SIZE):
+        assert sorted(categories[title]) == SECTIONS
+    assert sorted(categories[CURVATURE]) == ["3. Paper figures", "5. Provenance"]
     # every figure the run drew, embedded byte for byte, each with a caption about the paper
     pngs = sorted(str(p.relative_to(workdir)) for p in (run / "figures").glob("*.png"))
-    assert len(pngs) == 2 * len(KINDS) + 3  # per model, two panels, the training curves
+    listed = sorted(p for page in categories.values() for section in page.values()
+                    for p in section if p.endswith(".png"))
+    assert listed == pngs
     for path in pngs:
         entry = results[path]
         assert entry["mime_type"] == "image/png" and embedded(entry) == (workdir / path).read_bytes()
         assert "paper" in entry["caption"].lower(), path
-    assert page["2. Training curves"] == ["results/smoke/figures/training_curves.png"]
-    assert sorted(page["3. Paper figures"]) == [f"results/smoke/figures/{p}.png"
-                                              for p in ("fig1_3d", "fig5_panel")]
-    # the results table inline (an HTML page, not a CSV download), numbers as in results.csv
-    [table] = page["1. Results table"]
-    assert results[table]["mime_type"] == "text/html"
-    with open(run / "tables" / "results.csv", newline="") as fh:
-        expected = list(csv.DictReader(fh))
-    rows = table_rows(results[table])
-    assert [r[0] for r in rows] == SMOKE_MODELS
-    assert [r[4] for r in rows] == [f"{float(e['test_err']):.2f}" for e in expected]
+    # the paper's figures on their experiment's page, each run's figures on its page
+    paper = {title: sorted(Path(p).stem for p in page["3. Paper figures"])
+             for title, page in categories.items()}
+    numbers = {ARCHITECTURE: (1, 4, 5, 6), BATCH_SIZE: (2, 3, 8, 9), CURVATURE: (7,)}
+    for title, figures in numbers.items():
+        assert paper[title] == sorted(n for f in figures for n in SMOKE_PAPER_FIGURES[f]), title
+    for title, runs in ((ARCHITECTURE, SMOKE_MODELS), (BATCH_SIZE, SMOKE_VGG_RUNS)):
+        assert sorted(Path(p).stem for p in categories[title]["4. Per model"]) == sorted(
+            f"{r}_{kind}" for r in runs for kind in KINDS)
+        assert categories[title]["2. Training curves"] == [
+            f"results/smoke/figures/training_curves_{study_of(title)}.png"]
+        # the results table inline (an HTML page, not a CSV download), numbers as in its CSV
+        [table] = categories[title]["1. Results table"]
+        assert results[table]["mime_type"] == "text/html"
+        with open(run / "tables" / f"results_{study_of(title)}.csv", newline="") as fh:
+            expected = list(csv.DictReader(fh))
+        rows = table_rows(results[table])
+        assert [r[0] for r in rows] == runs
+        assert [r[4] for r in rows] == [f"{float(e['test_err']):.2f}" for e in expected]
     # provenance of every surface: grid, data, precision, device, time
-    [provenance] = page["5. Provenance"]
+    [provenance] = categories[ARCHITECTURE]["5. Provenance"]
     rows = table_rows(results[provenance])
     assert [r[1] for r in rows] == [f"{m}{s}.h5" for s in ("", "_1d") for m in SMOKE_MODELS]
-    assert {r[2] for r in rows} == {"7 x 7 on [-1, 1] x [-1, 1]", "9 points on [-1, 1]"}
-    assert {(r[3], r[5], r[7]) for r in rows} == {("synthetic", "first 64", "cpu")}
-    assert all(r[6].startswith("fp32") and float(r[8]) > 0 for r in rows)
+    assert {r[2] for r in rows} == {"5 x 5 on [-1, 1] x [-1, 1]", "5 points on [-1, 1]"}
+    assert {(r[3], r[5], r[7]) for r in rows} == {("synthetic", "first 32", "cpu")}
+    assert all(float(r[8]) > 0 for r in rows)
+    [provenance] = categories[BATCH_SIZE]["5. Provenance"]
+    names = [r[1] for r in table_rows(results[provenance])]
+    assert names == ([f"{r}{s}.h5" for s in ("", "_1d") for r in SMOKE_VGG_RUNS]
+                     + ["pca_surface.h5"] * 2 + ["wd0.0005.h5"])
+
+
+def study_of(title: str) -> str:
+    return {ARCHITECTURE: "architecture", BATCH_SIZE: "batch_size"}[title]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (Debian: apt-get install chromium)")
@@ -361,16 +453,20 @@ def test_report_shows_the_table_and_every_figure_in_a_browser(report, tmp_path):
     assert match, dom[-2000:]
     outcome = json.loads(html.unescape(match.group(1)))
     assert outcome["error"] is None
-    assert list(outcome["categories"]) == [ARCHITECTURE]
-    assert sorted(outcome["categories"][ARCHITECTURE]) == SECTIONS  # every section in the menu
-    results, _ = report_data(report)
+    results, categories = report_data(report)
+    assert sorted(outcome["categories"]) == sorted(categories)
+    for title, sections in categories.items():  # every section in the menu
+        assert sorted(outcome["categories"][title]) == sorted(sections)
     assert sorted(r["path"] for r in outcome["results"]) == sorted(results)
+    rows = {"results_architecture.html": 2, "results_batch_size.html": 2,
+            "provenance_architecture.html": 4, "provenance_batch_size.html": 7,
+            "provenance_curvature.html": 1}
     for shown in outcome["results"]:
         assert shown["shown"] and shown["caption_shown"], shown
         if shown["mime"] == "image/png":
             assert shown["width"] > 100, shown  # decoded and laid out
         else:
-            assert len(shown["rows"]) == (2 if shown["path"].endswith("results.html") else 4), shown
+            assert len(shown["rows"]) == rows[Path(shown["path"]).name], shown
 
 
 # --------------------------------------------------------------------- the README's picture
@@ -397,26 +493,30 @@ def test_second_dry_run_has_nothing_to_do(smoke):
     assert dry_run(workdir, SMOKE, data) == []
 
 
-def test_figure_setting_reruns_only_figures(smoke, tmp_path):
+@pytest.mark.parametrize("change, reruns", [
+    # a figure setting reruns only the figures that draw 2-D contours
+    ({"plot": {"vmax": 5}}, {"plot_surface": 4, "panel": 5, "plot_trajectory": 2,
+                             "plot_random_path": 1}),
+    # a 1-D figure setting only the 1-D figures
+    ({"plot": {"curve": {"log": True}}}, {"plot_curve": 4, "panel": 1, "plot_interpolation": 1}),
+    # a grid change that surface's sweeps and what draws them, never training
+    ({"surface": {"x": "-0.5:0.5:5"}}, {"surface_shard": 8, "merge_surface": 4, "plot_surface": 4,
+                                        "panel": 5, "plot_random_path": 1, "provenance": 2,
+                                        "vtp": 1}),
+    # the study's settings only the study's jobs
+    ({"batch_size_study": {"interpolation": {"x": "-1:2:3"}}},
+     {"interpolation": 1, "plot_interpolation": 1, "provenance": 1}),
+    ({"batch_size_study": {"trajectory": {"margin": 0.3}}},
+     {"trajectory": 2, "random_path": 1, "pca_surface_shard": 2, "merge_pca_surface": 2,
+      "plot_trajectory": 2, "plot_random_path": 1, "provenance": 1}),
+    ({"curvature": {"tol": 0.2}}, {"hessian_shard": 2, "merge_hessian": 1, "plot_curvature": 1,
+                                   "provenance": 1}),
+])
+def test_a_change_reruns_only_what_depends_on_it(smoke, tmp_path, change, reruns):
     workdir, data = smoke
-    change = write_yaml(tmp_path / "vmax.yaml", {"plot": {"vmax": 5}})
-    counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, change))
-    assert counts == {"plot_surface": 2, "panel": 2, "all": 1}
-
-
-def test_curve_figure_setting_reruns_only_curve_figures(smoke, tmp_path):
-    workdir, data = smoke
-    change = write_yaml(tmp_path / "log.yaml", {"plot": {"curve": {"log": True}}})
-    counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, change))
-    assert counts == {"plot_curve": 2, "all": 1}
-
-
-def test_grid_change_reruns_surfaces_and_figures_not_training(smoke, tmp_path):
-    workdir, data = smoke
-    change = write_yaml(tmp_path / "grid.yaml", {"surface": {"x": "-0.5:0.5:7"}})
-    counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, change))
-    assert counts == {"surface_shard": 4, "merge_surface": 2, "plot_surface": 2, "panel": 2,
-                      "provenance": 1, "all": 1}
+    changed = write_yaml(tmp_path / "change.yaml", change)
+    counts = Counter(rule for rule, _ in dry_run(workdir, SMOKE, data, changed))
+    assert counts == {**reruns, "all": 1}
 
 
 def test_training_change_reruns_only_that_models_chain(smoke, tmp_path):
@@ -424,11 +524,14 @@ def test_training_change_reruns_only_that_models_chain(smoke, tmp_path):
     change = write_yaml(tmp_path / "lr.yaml",
                         {"train_overrides": {"resnet20_noshort": {"lr": 0.05}}})
     jobs = dry_run(workdir, SMOKE, data, change)
-    per_model = {rule for rule, w in jobs if "model=resnet20_noshort" in w}
+    per_model = {rule for rule, w in jobs if "run=resnet20_noshort" in w}
     assert per_model == {"train", "directions", "surface_shard", "merge_surface",
                          "surface_curve", "plot_surface", "plot_curve"}
-    assert not [job for job in jobs if "model=resnet20," in job[1] + ","]
-    assert Counter(rule for rule, _ in jobs)["panel"] == 2  # both panels show that model
+    assert not [job for job in jobs if "run=resnet20," in job[1] + ","]
+    counts = Counter(rule for rule, _ in jobs)
+    assert counts["panel"] == 4  # Figs. 1, 4, 5 and 6 show that model
+    assert {w for rule, w in jobs if rule in ("table", "training_curves", "provenance")} == {
+        "study=architecture"}
 
 
 @pytest.fixture(scope="module")
@@ -442,13 +545,18 @@ def second_smoke(tmp_path_factory, data_dir) -> tuple[Path, Path]:
 def test_two_smoke_runs_are_identical(smoke, second_smoke):
     first = smoke[0] / "results" / "smoke"
     second = second_smoke[0] / "results" / "smoke"
-    for path in sorted((first / "surfaces").glob("*.h5")):
-        with h5py.File(path) as a, h5py.File(second / "surfaces" / path.name) as b:
+    arrays = [p.relative_to(first) for folder in ("surfaces", "trajectories", "interpolations",
+                                                   "hessian") for p in (first / folder).rglob("*.h5")]
+    # per run 2 shards, surface and curve; per VGG run its path, PCA directions, one shard and
+    # surface; one path on random directions; the interpolation and its direction; a Hessian
+    # map of 2 shards
+    assert len(arrays) == 4 * 4 + 2 * 4 + 1 + 2 + 3
+    for path in sorted(arrays):
+        with h5py.File(first / path) as a, h5py.File(second / path) as b:
             assert sorted(a) == sorted(b)
             for key in a:
                 if isinstance(a[key], h5py.Dataset) and a[key].dtype.kind == "f":
-                    np.testing.assert_array_equal(a[key][()], b[key][()],
-                                                  err_msg=f"{path.name}:{key}")
+                    np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=f"{path}:{key}")
     figures = sorted(p.name for p in (first / "figures").iterdir())
     assert figures == sorted(p.name for p in (second / "figures").iterdir())
     for name in figures:

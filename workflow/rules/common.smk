@@ -1,9 +1,10 @@
-# Shared helpers: output paths, config checks the schema cannot express, and the small named
-# functions that turn config values into rule inputs and command-line arguments.
+# Shared helpers: output paths, the runs and studies the config defines, config checks the
+# schema cannot express, and the small named functions that turn config values into rule
+# inputs and command-line arguments.
 #
 # Rule params carry exactly the config values a stage depends on: Snakemake reruns a job
 # whose params changed, so a figure setting reruns only figures, a grid change only that
-# surface's sweep and figures, a training change only that model's chain.
+# surface's sweep and figures, a training change only that run's chain.
 
 import re
 import shlex
@@ -11,7 +12,13 @@ import shlex
 from snakemake.exceptions import WorkflowError
 
 from landscape.choices import DATA_FOLDERS, KINDS_1D, KINDS_2D, TEST_FILES, TRAIN_FILES
-from landscape.configs import DirectionsConfig, SurfaceConfig, TrainConfig
+from landscape.configs import (
+    DirectionsConfig,
+    HessianConfig,
+    SurfaceConfig,
+    TrainConfig,
+    VtpConfig,
+)
 from landscape.errors import LandscapeError
 from landscape.grid import parse_axis
 from landscape.plots.options import PlotOptions
@@ -21,18 +28,33 @@ RUN = f"results/{config['run_name']}"
 LOGS = f"{RUN}/logs"
 BENCHMARKS = f"{RUN}/benchmarks"
 
-# Paths of every stage's files, with the wildcards the rules fill in.
-CHECKPOINT = f"{RUN}/train/{{model}}/final.pt"
-METRICS = f"{RUN}/train/{{model}}/metrics.csv"
-DIRECTIONS = f"{RUN}/directions/{{model}}.h5"
-SHARD = f"{RUN}/surfaces/{{model}}/shard_{{shard}}-of-{{nshards}}.h5"
-SURFACE = f"{RUN}/surfaces/{{model}}.h5"
-CURVE = f"{RUN}/surfaces/{{model}}_1d.h5"
-FIGURE = f"{RUN}/figures/{{model}}_{{kind}}.{{ext}}"
+# Paths of every stage's files, with the wildcards the rules fill in. A {run} is one trained
+# network: a model of the architecture study (named as the model), or a run of the batch-size
+# study (<model>_bs<batch size>_wd<weight decay>).
+CHECKPOINT = f"{RUN}/train/{{run}}/final.pt"
+METRICS = f"{RUN}/train/{{run}}/metrics.csv"
+DIRECTIONS = f"{RUN}/directions/{{run}}.h5"
+SHARD = f"{RUN}/surfaces/{{run}}/shard_{{shard}}-of-{{nshards}}.h5"
+SURFACE = f"{RUN}/surfaces/{{run}}.h5"
+CURVE = f"{RUN}/surfaces/{{run}}_1d.h5"
+VTP = f"{RUN}/surfaces/{{run}}.vtp"
+FIGURE = f"{RUN}/figures/{{run}}_{{kind}}.{{ext}}"
 PANEL = f"{RUN}/figures/{{panel}}.{{ext}}"
-TABLE = f"{RUN}/tables/results.{{ext}}"
-PROVENANCE = f"{RUN}/tables/provenance.{{ext}}"
-TRAINING_CURVES = f"{RUN}/figures/training_curves.{{ext}}"
+TABLE = f"{RUN}/tables/results_{{study}}.{{ext}}"
+PROVENANCE = f"{RUN}/tables/provenance_{{study}}.{{ext}}"
+TRAINING_CURVES = f"{RUN}/figures/training_curves_{{study}}.{{ext}}"
+# The batch-size study: optimizer paths (PCA directions, the surface around the final model on
+# them, the path on the run's random directions) and interpolations between two solutions.
+TRAJECTORY = f"{RUN}/trajectories/{{run}}/pca_path.h5"
+PCA_DIRECTIONS = f"{RUN}/trajectories/{{run}}/pca_directions.h5"
+PCA_SHARD = f"{RUN}/trajectories/{{run}}/pca_shard_{{shard}}-of-{{nshards}}.h5"
+PCA_SURFACE = f"{RUN}/trajectories/{{run}}/pca_surface.h5"
+RANDOM_PATH = f"{RUN}/trajectories/{{run}}/random_path.h5"
+INTERP_DIRECTION = f"{RUN}/interpolations/{{pair}}_direction.h5"
+INTERPOLATION = f"{RUN}/interpolations/{{pair}}.h5"
+# Curvature: Hessian eigenvalue maps.
+HESSIAN_SHARD = f"{RUN}/hessian/{{run}}/shard_{{shard}}-of-{{nshards}}.h5"
+HESSIAN = f"{RUN}/hessian/{{run}}.h5"
 
 FIGURE_FORMATS = ["pdf", "png"]  # PDF for papers; PNG for the HTML report
 
@@ -40,6 +62,80 @@ FIGURE_FORMATS = ["pdf", "png"]  # PDF for papers; PNG for the HTML report
 # cores better than threads inside one job (the smoke preset on 2 busy cores: 129 s with
 # one thread per job, 236 s with two), and GPU jobs keep their data on the GPU.
 # Raise it per rule with --set-threads train=4 where that pays off.
+
+
+# -------------------------------------------------------------------- runs and studies
+
+
+def batch_study_runs(cfg: dict) -> dict[str, dict]:
+    """The batch-size study's runs, row by row (weight decay) and column by column (batch
+    size), each with its changes to the shared recipe."""
+    study = cfg["batch_size_study"]
+    runs = {}
+    for wd in study["weight_decays"]:
+        for bs in study["batch_sizes"]:
+            recipe = {**study["train"], "batch_size": bs, "weight_decay": wd}
+            runs[f"{study['model']}_bs{bs}_wd{wd:g}"] = {"model": study["model"], "train": recipe}
+    return runs
+
+
+def all_runs(cfg: dict) -> dict[str, dict]:
+    """Every trained network: run name -> its model and its changes to the shared recipe."""
+    runs = {m: {"model": m, "train": cfg["train_overrides"].get(m, {})} for m in cfg["models"]}
+    for name, run in batch_study_runs(cfg).items():
+        if name in runs:
+            raise WorkflowError(f"config key models: {name} is also a run of batch_size_study")
+        runs[name] = run
+    return runs
+
+
+RUNS = all_runs(config)
+STUDY_RUNS = {"architecture": list(config["models"]), "batch_size": list(batch_study_runs(config))}
+
+
+def interpolation_pairs(cfg: dict) -> dict[str, tuple[str, str]]:
+    """Per weight decay, the smallest- and the largest-batch run (paper Fig. 2)."""
+    study = cfg["batch_size_study"]
+    small, large = min(study["batch_sizes"]), max(study["batch_sizes"])
+    if small == large:
+        return {}
+    runs = batch_study_runs(cfg)
+    return {
+        f"wd{wd:g}": tuple(
+            next(
+                n
+                for n, r in runs.items()
+                if r["train"] == {**study["train"], "batch_size": bs, "weight_decay": wd}
+            )
+            for bs in (small, large)
+        )
+        for wd in study["weight_decays"]
+    }
+
+
+PAIRS = interpolation_pairs(config)
+
+
+def study_panels(cfg: dict) -> dict[str, dict]:
+    """Fig. 3 (rows: weight decay, columns: batch size): 1-D curves and 2-D contours."""
+    study = cfg["batch_size_study"]
+    names = list(batch_study_runs(cfg))
+    if not names:
+        return {}
+    cols = len(study["batch_sizes"])
+    rows = [names[i : i + cols] for i in range(0, len(names), cols)]
+    return {
+        "fig3_1d": {"kind": "1d", "models": rows},
+        "fig3_2d": {"kind": "contour", "models": rows},
+    }
+
+
+PANELS = {**config["panels"], **study_panels(config)}
+
+
+def train_recipe(run: str) -> dict:
+    """The shared recipe with this run's changes applied (only this run's)."""
+    return {**config["train"], **RUNS[run]["train"]}
 
 
 # ------------------------------------------------------------------------ config checks
@@ -55,26 +151,31 @@ def validated(key: str, check, *args):
         raise WorkflowError(f"config key {key}: {exc}") from None
 
 
-def train_recipe(model: str) -> dict:
-    """The shared recipe with this model's overrides applied (only this model's)."""
-    return {**config["train"], **config["train_overrides"].get(model, {})}
-
-
-def train_config(model: str) -> TrainConfig:
+def train_config(run: str) -> TrainConfig:
     data = {"dataset": config["dataset"], "data_dir": config["data_dir"]}
-    return from_mapping(TrainConfig, {"model": model, **data, **train_recipe(model)})
+    return from_mapping(TrainConfig, {"model": RUNS[run]["model"], **data, **train_recipe(run)})
 
 
 def check_training(cfg: dict) -> None:
-    for model in cfg["models"]:
-        key = f"train_overrides.{model}" if model in cfg["train_overrides"] else "train"
-        validated(key, lambda: train_config(model).validate())
+    for run in RUNS:
+        if run in cfg["train_overrides"]:
+            key = f"train_overrides.{run}"
+        elif run in STUDY_RUNS["batch_size"]:
+            key = "batch_size_study"
+        else:
+            key = "train"
+        validated(key, lambda: train_config(run).validate())
 
 
 def check_sweeps(cfg: dict) -> None:
-    for key in ("surface.x", "surface.y", "curve.x"):
-        section, axis = key.split(".")
-        validated(key, parse_axis, cfg[section][axis], axis)
+    axes = ["surface.x", "surface.y", "curve.x", "batch_size_study.interpolation.x"]
+    axes += ["curvature.x", "curvature.y"]
+    for key in axes:
+        *section, axis = key.split(".")
+        value = cfg
+        for part in section:
+            value = value[part]
+        validated(key, parse_axis, value[axis], axis)
     given = {"checkpoint": "-", "directions": "-", "x": cfg["surface"]["x"]}
     validated("sweep", lambda: from_mapping(SurfaceConfig, {**given, **cfg["sweep"]}).validate())
     validated(
@@ -83,20 +184,38 @@ def check_sweeps(cfg: dict) -> None:
     )
 
 
-def check_panels(panels: dict, models: list[str]) -> None:
-    """Each panel is a rectangle of models that this run trains."""
+def check_panels(panels: dict, runs: dict) -> None:
+    """Each panel is a rectangle of runs that this config trains."""
     for name, panel in panels.items():
         key = f"panels.{name}.models"
         rows = panel["models"]
         if len({len(row) for row in rows}) != 1:
             raise WorkflowError(f"config key {key}: all rows must have the same number of models")
-        taken = {f"{m}_{kind}" for m in models for kind in (*KINDS_2D, *KINDS_1D)}
-        taken.add("training_curves")
+        taken = {f"{r}_{kind}" for r in runs for kind in (*KINDS_2D, *KINDS_1D)}
         if name in taken:
             raise WorkflowError(f"config key panels.{name}: the name of a per-model figure")
-        missing = sorted({m for row in rows for m in row} - set(models))
+        missing = sorted({m for row in rows for m in row} - set(runs))
         if missing:
             raise WorkflowError(f"config key {key}: {', '.join(missing)} not in config key models")
+
+
+HESSIAN_KEYS = ("x", "y", "subset", "tol", "max_iter", "params", "compile")
+VTP_KEYS = ("surf_name", "log", "zmax", "encoding")
+
+
+def check_exports(cfg: dict) -> None:
+    """Curvature maps and 3-D exports: of runs this config trains, with valid settings."""
+    for key in ("curvature", "vtp"):
+        missing = sorted(set(cfg[key]["models"]) - set(RUNS))
+        if missing:
+            raise WorkflowError(
+                f"config key {key}.models: {', '.join(missing)} not in config key models"
+            )
+    hessian = {k: v for k, v in cfg["curvature"].items() if k in HESSIAN_KEYS}
+    given = {"checkpoint": "-", "directions": "-"}
+    validated("curvature", lambda: from_mapping(HessianConfig, {**given, **hessian}).validate())
+    vtp = {k: v for k, v in cfg["vtp"].items() if k in VTP_KEYS}
+    validated("vtp", lambda: from_mapping(VtpConfig, vtp).validate())
 
 
 VALUE_KEYS = ("vmin", "vmax", "vlevel", "zmax", "log")
@@ -117,7 +236,8 @@ def check_config(cfg: dict) -> None:
     """Checks beyond the schema, each naming the config key; run before any job."""
     check_training(cfg)
     check_sweeps(cfg)
-    check_panels(cfg["panels"], cfg["models"])
+    check_panels(cfg["panels"], RUNS)
+    check_exports(cfg)
     check_plot(cfg)
 
 
@@ -125,8 +245,10 @@ check_config(config)
 
 
 wildcard_constraints:
-    model="|".join(re.escape(m) for m in config["models"]),
-    panel="|".join(re.escape(p) for p in config["panels"]) or "(?!)",
+    run="|".join(re.escape(r) for r in RUNS),
+    panel="|".join(re.escape(p) for p in PANELS) or "(?!)",
+    pair="|".join(re.escape(p) for p in PAIRS) or "(?!)",
+    study="architecture|batch_size|curvature",
     shard=r"\d+",
     nshards=r"\d+",
 
@@ -156,8 +278,8 @@ def data_arguments() -> str:
 
 
 def train_arguments(wildcards) -> str:
-    """`landscape train` options for one model; a rule param, so a change retrains it."""
-    return options(train_recipe(wildcards.model))
+    """`landscape train` options for one run; a rule param, so a change retrains it."""
+    return options({"model": RUNS[wildcards.run]["model"], **train_recipe(wildcards.run)})
 
 
 # --------------------------------------------------------------------- directions, sweeps
@@ -168,7 +290,7 @@ def direction_arguments() -> str:
 
 
 def sweep_arguments() -> str:
-    """How each point is evaluated (data subset, batch size): shared by surfaces and curves."""
+    """How each point is evaluated (data subset, batch size): shared by every sweep."""
     return options(config["sweep"])
 
 
@@ -181,19 +303,65 @@ def curve_arguments() -> str:
 
 
 def surface_shards(wildcards) -> list[str]:
-    """The shard files of one model's surface, in shard order."""
+    """The shard files of one run's surface, in shard order."""
     n = config["surface"]["shards"]
-    return expand(SHARD, model=wildcards.model, shard=range(n), nshards=n)
+    return expand(SHARD, run=wildcards.run, shard=range(n), nshards=n)
+
+
+# ---------------------------------------------------------------------- batch-size study
+
+
+def trajectory_arguments() -> str:
+    return options(config["batch_size_study"]["trajectory"], only=("margin", "grid_points"))
+
+
+def pca_shards(wildcards) -> list[str]:
+    n = config["batch_size_study"]["trajectory"]["shards"]
+    return expand(PCA_SHARD, run=wildcards.run, shard=range(n), nshards=n)
+
+
+def pair_checkpoints(wildcards) -> dict[str, str]:
+    small, large = PAIRS[wildcards.pair]
+    return {"start": CHECKPOINT.format(run=small), "target": CHECKPOINT.format(run=large)}
+
+
+def interpolation_arguments() -> str:
+    return options(config["batch_size_study"]["interpolation"], only=("x", "splits"))
+
+
+def interpolation_marks(wildcards) -> str:
+    """The two solutions marked at alpha = 0 and 1, labelled with their batch sizes."""
+    small, large = (train_recipe(run)["batch_size"] for run in PAIRS[wildcards.pair])
+    return options({"marks": [0, 1], "mark_labels": [f"batch {small}", f"batch {large}"]})
+
+
+def fig8_runs() -> list[str]:
+    """The run whose path is drawn on its random directions (paper Fig. 8): the first."""
+    return STUDY_RUNS["batch_size"][:1]
+
+
+# ---------------------------------------------------------------------------- curvature
+
+
+def hessian_arguments() -> str:
+    return options(config["curvature"], only=HESSIAN_KEYS)
+
+
+def hessian_shards(wildcards) -> list[str]:
+    n = config["curvature"]["shards"]
+    return expand(HESSIAN_SHARD, run=wildcards.run, shard=range(n), nshards=n)
 
 
 # ------------------------------------------------------------------------------ figures
 # The HTML report (snakemake --report) has one page (category) per experiment of the paper,
 # each in the same sections (subcategories, which the report sorts by name). Every file in
-# it has a caption under workflow/report/ saying what the paper's version shows. This run's
-# models and panels are the architecture study; an experiment added later wraps its outputs
-# in report(..., category=<its title>, subcategory=<one of SECTIONS>) and gets its own page.
+# it has a caption under workflow/report/ saying what the paper's version shows.
 
-ARCHITECTURE = "Architecture (Figs. 1, 5)"  # short: the report's side bar shows the path
+STUDIES = {  # short titles: the report's side bar shows the path
+    "architecture": "Architecture (Figs. 1, 4, 5, 6)",
+    "batch_size": "Batch size (Figs. 2, 3, 8, 9)",
+    "curvature": "Curvature (Fig. 7)",
+}
 SECTIONS = {
     "table": "1. Results table",
     "training": "2. Training curves",
@@ -203,13 +371,17 @@ SECTIONS = {
 }
 
 
-def in_report(path: str, caption: str, section: str, labels, category: str = ARCHITECTURE):
-    """``path`` marked for the report: on ``category``'s page, in ``section``, captioned by
-    workflow/report/<caption>.rst."""
+def study_of(run: str) -> str:
+    return "batch_size" if run in STUDY_RUNS["batch_size"] else "architecture"
+
+
+def in_report(path: str, caption: str, section: str, labels, category=None):
+    """``path`` marked for the report: on ``category``'s page (default: the page of the run
+    in the path), in ``section``, captioned by workflow/report/<caption>.rst."""
     return report(
         path,
         caption=f"../report/{caption}.rst",
-        category=category,
+        category=category or (lambda wildcards: STUDIES[study_of(wildcards.run)]),
         subcategory=SECTIONS[section],
         labels=labels,
     )
@@ -218,6 +390,11 @@ def in_report(path: str, caption: str, section: str, labels, category: str = ARC
 def plot_style() -> str:
     """Settings of the 2-D figures and panels (a param: a change reruns only figures)."""
     return options(config["plot"], only=("surf_name", "dpi", *VALUE_KEYS))
+
+
+def path_style() -> str:
+    """Settings of the trajectory figures (contours under the path)."""
+    return options(config["plot"], only=("surf_name", "dpi", "vmin", "vmax", "vlevel", "log"))
 
 
 def curve_style() -> str:
@@ -231,44 +408,68 @@ def surface_figures(ext: str) -> list:
     for kind in config["plot"]["kinds"]:
         path = FIGURE.replace("{kind}", kind).replace("{ext}", ext)
         if ext == "png":
-            path = in_report(path, kind, "models", {"model": "{model}", "figure": kind})
+            path = in_report(path, kind, "models", {"model": "{run}", "figure": kind})
         paths.append(path)
     return paths
 
 
 def panel_models(wildcards) -> list[str]:
-    """A panel's models, row by row."""
-    return [m for row in config["panels"][wildcards.panel]["models"] for m in row]
+    """A panel's runs, row by row."""
+    return [m for row in PANELS[wildcards.panel]["models"] for m in row]
 
 
 def panel_surfaces(wildcards) -> list[str]:
-    return expand(SURFACE, model=panel_models(wildcards))
+    """The panel's 2-D surfaces, or its 1-D curves for kind 1d."""
+    kind = PANELS[wildcards.panel].get("kind", "contour")
+    return expand(CURVE if kind == "1d" else SURFACE, run=panel_models(wildcards))
 
 
 def panel_metrics(wildcards) -> list[str]:
-    return expand(METRICS, model=panel_models(wildcards))
+    return expand(METRICS, run=panel_models(wildcards))
 
 
 def panel_arguments(wildcards) -> str:
-    panel = config["panels"][wildcards.panel]
-    rows = panel["models"]
+    panel = PANELS[wildcards.panel]
+    rows, kind = panel["models"], panel.get("kind", "contour")
+    style = curve_style() if kind == "1d" else plot_style()
     return (
         f"--models {' '.join(panel_models(wildcards))} --rows {len(rows)} --cols {len(rows[0])}"
-        f" --kind {panel['kind']} {plot_style()}"
+        f" --kind {kind} {style}"
     )
 
 
-def model_names() -> str:
-    return " ".join(config["models"])
+def panel_study(panel: str) -> str:
+    return "batch_size" if panel in study_panels(config) else "architecture"
 
 
-def all_metrics() -> list[str]:
-    return expand(METRICS, model=config["models"])
+def study_runs(wildcards) -> list[str]:
+    return STUDY_RUNS[wildcards.study]
 
 
-def all_surfaces() -> list[str]:
-    """Every model's 2-D surface, then every model's 1-D curve."""
-    return expand(SURFACE, model=config["models"]) + expand(CURVE, model=config["models"])
+def study_metrics(wildcards) -> list[str]:
+    return expand(METRICS, run=study_runs(wildcards))
+
+
+def study_surfaces(wildcards) -> list[str]:
+    """Every surface of a study: the runs' 2-D surfaces and 1-D curves, and the study's own."""
+    if wildcards.study == "curvature":
+        return expand(HESSIAN, run=config["curvature"]["models"])
+    runs = study_runs(wildcards)
+    paths = expand(SURFACE, run=runs) + expand(CURVE, run=runs)
+    if wildcards.study == "batch_size":
+        paths += expand(PCA_SURFACE, run=runs) + expand(INTERPOLATION, pair=list(PAIRS))
+    return paths
+
+
+def study_surface_names(wildcards) -> str:
+    """One name per file of ``study_surfaces``, for the provenance table."""
+    if wildcards.study == "curvature":
+        return " ".join(f"{r}_hessian" for r in config["curvature"]["models"])
+    runs = study_runs(wildcards)
+    names = runs + [f"{r}_1d" for r in runs]
+    if wildcards.study == "batch_size":
+        names += [f"{r}_pca" for r in runs] + [f"interpolation_{p}" for p in PAIRS]
+    return " ".join(names)
 
 
 def out_prefix(wildcards, output) -> str:
@@ -281,17 +482,49 @@ def figure_arguments() -> str:
     return options({"dpi": config["plot"]["dpi"]})
 
 
+def vtp_arguments() -> str:
+    return options(config["vtp"], only=VTP_KEYS)
+
+
 # -------------------------------------------------------------------------------- targets
+# `snakemake fig<N>` builds one figure of the paper and what it needs; `all` builds them all,
+# every per-run figure, the tables, training curves, provenance and the 3-D exports.
+
+
+def trained_studies() -> list[str]:
+    return [s for s, runs in STUDY_RUNS.items() if runs]
+
+
+def paper_figures(number: int) -> list[str]:
+    """The files of the paper's Fig. ``number`` this config draws."""
+    panels = [p for p in PANELS if p.startswith(f"fig{number}_")]
+    files = expand(PANEL, panel=panels, ext=FIGURE_FORMATS)
+    runs = STUDY_RUNS["batch_size"]
+    if number == 2:
+        files += expand(
+            f"{RUN}/figures/fig2_{{pair}}_1d.{{ext}}", pair=list(PAIRS), ext=FIGURE_FORMATS
+        )
+    elif number == 8:
+        files += expand(f"{RUN}/figures/fig8_{{run}}.{{ext}}", run=fig8_runs(), ext=FIGURE_FORMATS)
+    elif number == 9:
+        files += expand(f"{RUN}/figures/fig9_{{run}}.{{ext}}", run=runs, ext=FIGURE_FORMATS)
+    elif number == 7 and config["curvature"]["models"]:
+        files += expand(f"{RUN}/figures/fig7_curvature.{{ext}}", ext=FIGURE_FORMATS)
+    return files
 
 
 def final_outputs() -> list[str]:
-    """Everything the config asks for: figures per model, panels, training curves, tables."""
-    models = config["models"]
+    """Everything the config asks for."""
+    runs = list(RUNS)
     kinds = config["plot"]["kinds"] + ["1d"]
+    studies = trained_studies()
+    surfaced = studies + (["curvature"] if config["curvature"]["models"] else [])
     return (
-        expand(FIGURE, model=models, kind=kinds, ext=FIGURE_FORMATS)
-        + expand(PANEL, panel=list(config["panels"]), ext=FIGURE_FORMATS)
-        + expand(TRAINING_CURVES, ext=FIGURE_FORMATS)
-        + expand(TABLE, ext=["csv", "md", "html"])
-        + expand(PROVENANCE, ext=["csv", "html"])
+        [f for n in range(1, 10) for f in paper_figures(n)]
+        + expand(FIGURE, run=runs, kind=kinds, ext=FIGURE_FORMATS)
+        + expand(PANEL, panel=list(PANELS), ext=FIGURE_FORMATS)
+        + expand(VTP, run=config["vtp"]["models"])
+        + expand(TRAINING_CURVES, study=studies, ext=FIGURE_FORMATS)
+        + expand(TABLE, study=studies, ext=["csv", "md", "html"])
+        + expand(PROVENANCE, study=surfaced, ext=["csv", "html"])
     )

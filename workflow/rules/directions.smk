@@ -1,4 +1,4 @@
-# Stage 3: one random direction pair per model, filter-normalized (the paper's setting).
+# Stage 3: one random direction pair per run, filter-normalized (the paper's setting).
 
 
 rule directions:
@@ -7,9 +7,9 @@ rule directions:
     output:
         DIRECTIONS,
     log:
-        f"{LOGS}/directions/{{model}}.log",
+        f"{LOGS}/directions/{{run}}.log",
     benchmark:
-        f"{BENCHMARKS}/directions/{{model}}.tsv"
+        f"{BENCHMARKS}/directions/{{run}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

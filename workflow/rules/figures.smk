@@ -1,6 +1,6 @@
-# Stage 5: figures (PDF and PNG): every configured 2-D kind and the 1-D curve per model, the
-# multi-model panels (the paper's Fig. 5 contours and Fig. 1 3-D pair) and the training
-# curves. The PNGs go into the HTML report (common.smk, section figures).
+# Stage 5: figures (PDF and PNG): every configured 2-D kind and the 1-D curve per run, the
+# multi-run panels (the paper's Figs. 1, 3, 4, 5, 6), the training curves of each study and
+# the 3-D exports (.vtp, for ParaView). The PNGs go into the HTML report (common.smk, section figures).
 
 
 rule plot_surface:
@@ -10,9 +10,9 @@ rule plot_surface:
         surface_figures("pdf"),
         surface_figures("png"),
     log:
-        f"{LOGS}/plot_surface/{{model}}.log",
+        f"{LOGS}/plot_surface/{{run}}.log",
     benchmark:
-        f"{BENCHMARKS}/plot_surface/{{model}}.tsv"
+        f"{BENCHMARKS}/plot_surface/{{run}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -20,7 +20,7 @@ rule plot_surface:
     params:
         kinds=" ".join(config["plot"]["kinds"]),
         style=plot_style(),
-        prefix=f"{RUN}/figures/{{model}}",
+        prefix=f"{RUN}/figures/{{run}}",
     shell:
         "landscape plot --surface {input} --out-prefix {params.prefix} --kinds {params.kinds}"
         " {params.style} --formats pdf png > {log} 2>&1"
@@ -30,24 +30,24 @@ rule plot_curve:
     input:
         CURVE,
     output:
-        pdf=f"{RUN}/figures/{{model}}_1d.pdf",
+        pdf=f"{RUN}/figures/{{run}}_1d.pdf",
         png=in_report(
-            f"{RUN}/figures/{{model}}_1d.png",
+            f"{RUN}/figures/{{run}}_1d.png",
             "curve",
             "models",
-            {"model": "{model}", "figure": "1d"},
+            {"model": "{run}", "figure": "1d"},
         ),
     log:
-        f"{LOGS}/plot_curve/{{model}}.log",
+        f"{LOGS}/plot_curve/{{run}}.log",
     benchmark:
-        f"{BENCHMARKS}/plot_curve/{{model}}.tsv"
+        f"{BENCHMARKS}/plot_curve/{{run}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     params:
         style=curve_style(),
-        prefix=f"{RUN}/figures/{{model}}",
+        prefix=f"{RUN}/figures/{{run}}",
     shell:
         "landscape plot --surface {input} --out-prefix {params.prefix} --kinds 1d"
         " {params.style} --formats pdf png > {log} 2>&1"
@@ -59,7 +59,13 @@ rule panel:
         metrics=panel_metrics,
     output:
         pdf=f"{RUN}/figures/{{panel}}.pdf",
-        png=in_report(f"{RUN}/figures/{{panel}}.png", "panel", "paper", {"figure": "{panel}"}),
+        png=in_report(
+            f"{RUN}/figures/{{panel}}.png",
+            "panel",
+            "paper",
+            {"figure": "{panel}"},
+            category=lambda wildcards: STUDIES[panel_study(wildcards.panel)],
+        ),
     log:
         f"{LOGS}/panel/{{panel}}.log",
     benchmark:
@@ -78,7 +84,7 @@ rule panel:
 
 rule training_curves:
     input:
-        all_metrics(),
+        study_metrics,
     output:
         pdf=TRAINING_CURVES.replace("{ext}", "pdf"),
         png=in_report(
@@ -86,17 +92,18 @@ rule training_curves:
             "training",
             "training",
             {"figure": "loss and error per epoch"},
+            category=lambda wildcards: STUDIES[wildcards.study],
         ),
     log:
-        f"{LOGS}/training_curves.log",
+        f"{LOGS}/training_curves/{{study}}.log",
     benchmark:
-        f"{BENCHMARKS}/training_curves.tsv"
+        f"{BENCHMARKS}/training_curves/{{study}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        models=model_names(),
+        models=lambda wildcards: " ".join(study_runs(wildcards)),
         style=figure_arguments(),
         prefix=out_prefix,
     shell:
@@ -117,3 +124,23 @@ rule front_picture:
     threads: 1
     shell:
         "cp {input} {output} > {log} 2>&1"
+
+
+# A 2-D surface as a VTK PolyData mesh (ParaView renders the paper's 3-D figures from these).
+rule vtp:
+    input:
+        SURFACE,
+    output:
+        VTP,
+    log:
+        f"{LOGS}/vtp/{{run}}.log",
+    benchmark:
+        f"{BENCHMARKS}/vtp/{{run}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        style=vtp_arguments(),
+    shell:
+        "landscape vtp --surface {input} {params.style} --out {output} > {log} 2>&1"

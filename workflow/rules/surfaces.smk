@@ -10,9 +10,9 @@ rule surface_shard:
     output:
         SHARD,
     log:
-        f"{LOGS}/surface_shard/{{model}}_{{shard}}-of-{{nshards}}.log",
+        f"{LOGS}/surface_shard/{{run}}_{{shard}}-of-{{nshards}}.log",
     benchmark:
-        f"{BENCHMARKS}/surface_shard/{{model}}_{{shard}}-of-{{nshards}}.tsv"
+        f"{BENCHMARKS}/surface_shard/{{run}}_{{shard}}-of-{{nshards}}.tsv"
     threads: 1  # see common.smk
     resources:
         gpu=1,
@@ -34,9 +34,9 @@ rule merge_surface:
     output:
         SURFACE,
     log:
-        f"{LOGS}/merge_surface/{{model}}.log",
+        f"{LOGS}/merge_surface/{{run}}.log",
     benchmark:
-        f"{BENCHMARKS}/merge_surface/{{model}}.tsv"
+        f"{BENCHMARKS}/merge_surface/{{run}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -53,9 +53,9 @@ rule surface_curve:
     output:
         CURVE,
     log:
-        f"{LOGS}/surface_curve/{{model}}.log",
+        f"{LOGS}/surface_curve/{{run}}.log",
     benchmark:
-        f"{BENCHMARKS}/surface_curve/{{model}}.tsv"
+        f"{BENCHMARKS}/surface_curve/{{run}}.tsv"
     threads: 1  # see common.smk
     resources:
         gpu=1,

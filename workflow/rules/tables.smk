@@ -1,36 +1,40 @@
-# Stage 6: the results table, this run's errors beside the paper's (CSV, Markdown and the
-# HTML page the report shows inline), and how each surface was computed.
+# Stage 6: each study's results table, its runs' errors beside the paper's (CSV, Markdown and
+# the HTML page the report shows inline), and how each surface of a study was computed.
 
 
 rule table:
     input:
-        all_metrics(),
+        study_metrics,
     output:
         csv=TABLE.replace("{ext}", "csv"),
         md=TABLE.replace("{ext}", "md"),
         html=in_report(
-            TABLE.replace("{ext}", "html"), "table", "table", {"table": "test error vs. the paper"}
+            TABLE.replace("{ext}", "html"),
+            "table",
+            "table",
+            {"table": "test error vs. the paper"},
+            category=lambda wildcards: STUDIES[wildcards.study],
         ),
     log:
-        f"{LOGS}/table.log",
+        f"{LOGS}/table/{{study}}.log",
     benchmark:
-        f"{BENCHMARKS}/table.tsv"
+        f"{BENCHMARKS}/table/{{study}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        models=model_names(),
+        models=lambda wildcards: " ".join(study_runs(wildcards)),
     shell:
         "landscape table --metrics {input} --models {params.models}"
         " --out-csv {output.csv} --out-md {output.md} --out-html {output.html} > {log} 2>&1"
 
 
-# Per-surface provenance: grid, data, precision, device and time of every surface and curve,
-# read from the attributes each sweep recorded.
+# Per-surface provenance: grid, data, precision, device and time of every surface, curve and
+# map of a study, read from the attributes each sweep recorded.
 rule provenance:
     input:
-        all_surfaces(),
+        study_surfaces,
     output:
         csv=PROVENANCE.replace("{ext}", "csv"),
         html=in_report(
@@ -38,17 +42,18 @@ rule provenance:
             "provenance",
             "provenance",
             {"table": "grid, data, precision, device, time per surface"},
+            category=lambda wildcards: STUDIES[wildcards.study],
         ),
     log:
-        f"{LOGS}/provenance.log",
+        f"{LOGS}/provenance/{{study}}.log",
     benchmark:
-        f"{BENCHMARKS}/provenance.tsv"
+        f"{BENCHMARKS}/provenance/{{study}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        models=" ".join(config["models"] * 2),
+        models=study_surface_names,
     shell:
         "landscape provenance --surfaces {input} --models {params.models}"
         " --out-csv {output.csv} --out-html {output.html} > {log} 2>&1"

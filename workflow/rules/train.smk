@@ -1,4 +1,4 @@
-# Stage 2: train each model. Only final.pt and metrics.csv are declared: Snakemake deletes the
+# Stage 2: train each run (a model with its recipe). Only final.pt and metrics.csv are declared: Snakemake deletes the
 # declared outputs of a failed job, so a killed training keeps its resume.pt and a rerun of
 # the same job continues from the last finished epoch.
 #
@@ -16,9 +16,9 @@ rule train:
         checkpoint=CHECKPOINT,
         metrics=METRICS,
     log:
-        f"{LOGS}/train/{{model}}.log",
+        f"{LOGS}/train/{{run}}.log",
     benchmark:
-        f"{BENCHMARKS}/train/{{model}}.tsv"
+        f"{BENCHMARKS}/train/{{run}}.tsv"
     threads: 1  # see common.smk
     resources:
         gpu=1,
@@ -28,6 +28,6 @@ rule train:
         data=data_arguments(),
         recipe=train_arguments,
     shell:
-        "landscape train --model {wildcards.model} {params.data} {params.recipe}"
+        "landscape train {params.recipe} {params.data}"
         " --out $(dirname {output.checkpoint})"
         " --restart-if-changed --no-progress > {log} 2>&1 || {{ tail -n 1 {log} >&2; exit 1; }}"
