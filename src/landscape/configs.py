@@ -303,11 +303,11 @@ HESSIAN_PARAMS = ("matrices", "all")
 HESSIAN_PRECISIONS = ("fp32", "tf32")
 
 
-def _like(cls: type, name: str, **changes: Any) -> Any:
+def _like(cls: type, name: str, *, required: bool = False, **changes: Any) -> Any:
     """A new field with the default and spec of ``cls``'s field ``name`` (``changes`` applied
-    to the spec): one definition of a setting that two stages share."""
+    to the spec; ``required``: no default): one definition of a setting two stages share."""
     field = next(f for f in dataclasses.fields(cls) if f.name == name)
-    extra = {} if field.default is MISSING else {"default": field.default}
+    extra = {} if field.default is MISSING or required else {"default": field.default}
     spec = dataclasses.replace(spec_of(field), **changes)
     return dataclasses.field(metadata={"spec": spec}, **extra)
 
@@ -350,7 +350,7 @@ class HessianConfig(EigenSettings):
     checkpoint: str = _like(SurfaceConfig, "checkpoint")
     directions: str = _like(SurfaceConfig, "directions")
     arch: str | None = _arch()
-    x: str = _like(SurfaceConfig, "x")
+    x: str = _like(SurfaceConfig, "x", required=True, none=None)
     y: str | None = _like(SurfaceConfig, "y")
     shard: str = _like(SurfaceConfig, "shard")
     dataset: str = _dataset()
@@ -362,6 +362,7 @@ class HessianConfig(EigenSettings):
     subset_rule: str = _like(EvalSettings, "subset_rule", group=DATA)
     subset_seed: int = _like(EvalSettings, "subset_seed", group=DATA)
     device: str = _device()
+    allow_other_checkpoint: bool = _like(SurfaceConfig, "allow_other_checkpoint")
 
     def validate(self) -> tuple[Grid, Shard]:
         """Check every setting before any work; returns the parsed grid and shard."""

@@ -48,10 +48,9 @@ from landscape.directions import Directions, read_directions
 from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn, batch_sums, floating_dtype, model_device
 from landscape.grid import Grid, Shard
-from landscape.h5files import sha256_file
 from landscape.surface import (
-    ENGINE_PREFIX, Measure, SweepResult, _load_split, check_sweep, engine_settings,
-    resume_state, run_sweep, sweep_attrs,
+    ENGINE_PREFIX, Measure, SweepResult, check_origin, check_sweep, engine_settings, load_split,
+    provenance, resume_state, run_sweep, sweep_attrs,
 )
 from landscape.surface_file import split_quantities
 
@@ -372,7 +371,9 @@ def compute_hessian(
     model, payload = load_model(cfg.checkpoint, cfg.arch)
     directions = read_directions(cfg.directions)
     alignment = check_sweep(model, directions, grid, [cfg.split])
-    attrs = {**_provenance(cfg, payload), **eigen_attrs(cfg)}
+    inputs = provenance(cfg, payload)
+    inputs.update(check_origin(cfg, directions, inputs["checkpoint_sha256"]))
+    attrs = {**inputs, **eigen_attrs(cfg)}
     if not restart:  # refuse another sweep's partial file before loading any data
         names = set(selected_parameters(model, cfg.params))
         size = sum(p.numel() for n, p in model.named_parameters() if n in names)
@@ -380,7 +381,7 @@ def compute_hessian(
                            cfg.precision, grid, shard)
         resume_state(out, full, grid, shard, restart=False)
     model.to(device)
-    data, idx = _load_split(cfg, cfg.split, device)
+    data, idx = load_split(cfg, cfg.split, device)
     indices = ({cfg.split: idx.numpy()} if cfg.subset is not None and cfg.subset_rule == "random"
                else {})
     log.info("Hessian eigenvalues at %d points, %d images, %s, %s", len(shard.points(grid)),
@@ -389,21 +390,3 @@ def compute_hessian(
                          shard=shard, attrs={**attrs, "device": device.type},
                          subset_indices=indices, restart=restart, progress=progress,
                          flush_seconds=flush_seconds, on_point=on_point)
-
-
-def _provenance(cfg: HessianConfig, payload: dict[str, Any]) -> dict[str, Any]:
-    """What recomputes any point of the Hessian surface without the workflow."""
-    return {
-        "checkpoint": str(cfg.checkpoint),
-        "checkpoint_sha256": sha256_file(cfg.checkpoint),
-        "arch": cfg.arch or payload.get("arch"),
-        "directions": str(cfg.directions),
-        "directions_sha256": sha256_file(cfg.directions),
-        "dataset": cfg.dataset,
-        "data_dir": str(cfg.data_dir),
-        "subset_rule": "all" if cfg.subset is None else cfg.subset_rule,
-        "subset_size": cfg.subset,
-        "subset_seed": (cfg.subset_seed if cfg.subset is not None and cfg.subset_rule == "random"
-                        else None),
-        "batch_size": cfg.batch_size,
-    }

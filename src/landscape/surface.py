@@ -329,9 +329,9 @@ def compute_surface(
     model, payload = load_model(cfg.checkpoint, cfg.arch)
     directions = read_directions(cfg.directions)
     alignment = check_sweep(model, directions, grid, splits)
-    provenance = _provenance(cfg, payload)
-    provenance.update(check_origin(cfg, directions, provenance["checkpoint_sha256"]))
-    attrs = sweep_attrs(provenance, splits, alignment.dir_type, cfg.precision, grid, shard)
+    inputs = provenance(cfg, payload)
+    inputs.update(check_origin(cfg, directions, inputs["checkpoint_sha256"]))
+    attrs = sweep_attrs(inputs, splits, alignment.dir_type, cfg.precision, grid, shard)
     if cfg.grid_from is not None:
         attrs["grid_from"] = _grid_source(cfg.grid_from, cfg.directions, attrs["directions_sha256"])
     start = resume_state(out, attrs, grid, shard, restart)
@@ -342,7 +342,7 @@ def compute_surface(
     log.info("loading %s (%s%s) onto %s", cfg.dataset, " and ".join(splits),
              "" if cfg.subset is None else f", {cfg.subset} images each", device)
     for split in splits:
-        sets[split], idx = _load_split(cfg, split, device)
+        sets[split], idx = load_split(cfg, split, device)
         if cfg.subset is not None and cfg.subset_rule == "random":
             indices[split] = idx.numpy()
     log.info("setting up the evaluation on %s: %s", device, _setup_words(precision, device))
@@ -395,8 +395,9 @@ def _setup_words(precision: str, device: torch.device) -> str:
     return f"BatchNorm folding, precision {modes[-1] if precision == 'auto' else precision}"
 
 
-def _provenance(cfg: SurfaceConfig, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """What recomputes any point of the surface without the workflow."""
+def provenance(cfg: SurfaceConfig, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What recomputes any point of a sweep from files without the workflow (the surface's, or
+    the Hessian sweep's, whose config has the same input and data fields)."""
     return {
         "checkpoint": str(cfg.checkpoint),
         "checkpoint_sha256": sha256_file(cfg.checkpoint),
@@ -428,7 +429,7 @@ def _grid_source(path: str, directions: str, directions_sha256: str) -> str:
     return str(path)
 
 
-def _load_split(cfg: SurfaceConfig, split: str, device: torch.device
+def load_split(cfg: SurfaceConfig, split: str, device: torch.device
                 ) -> tuple[datasets.ImageSet, torch.Tensor]:
     full = datasets.load(cfg.dataset, split, cfg.data_dir)
     if cfg.subset is not None and cfg.subset > len(full):

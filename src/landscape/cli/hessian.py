@@ -7,7 +7,7 @@ import argparse
 from landscape.cli.arguments import (
     add_flag, add_progress_argument, add_settings, allow_negative_values, config_from_args,
 )
-from landscape.cli.surface import _sigterm_as_interrupt
+from landscape.cli.surface import sigterm_as_interrupt
 from landscape.configs import HessianConfig
 
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> None:
     from landscape.hessian import EIGEN_QUANTITIES, compute_hessian
 
     cfg = config_from_args(HessianConfig, args)
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         result = compute_hessian(cfg, args.out, restart=args.restart, progress=args.progress)
     surface = result.surface
     owned = surface.computed

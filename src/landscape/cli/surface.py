@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> None:
     from landscape.surface import compute_surface
 
     cfg = config_from_args(SurfaceConfig, args)
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         result = compute_surface(cfg, args.out, restart=args.restart, progress=args.progress)
     rate = result.computed_now / result.seconds if result.seconds > 0 else float("nan")
     print(f"wrote {result.path} ({result.points} points, {result.computed_now} computed now, "
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM (Snakemake, SLURM) like Ctrl-C, so the sweep saves its progress first."""
     def handler(signum, frame):
         raise KeyboardInterrupt
