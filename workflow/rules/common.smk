@@ -11,9 +11,10 @@ import shlex
 from snakemake.exceptions import WorkflowError
 
 from landscape.choices import DATA_FOLDERS, KINDS_1D, KINDS_2D, TEST_FILES, TRAIN_FILES
-from landscape.configs import DirectionsConfig, SurfaceConfig, TrainConfig
+from landscape.configs import DataConfig, DirectionsConfig, SurfaceConfig, TrainConfig
 from landscape.errors import LandscapeError
 from landscape.grid import parse_axis
+from landscape.paths import check_data_dir
 from landscape.plots.options import PlotOptions
 from landscape.settings import command_line, from_mapping
 
@@ -51,6 +52,12 @@ def validated(key: str, check, *args):
         return check(*args)
     except LandscapeError as exc:
         raise WorkflowError(f"config key {key}: {exc}") from None
+
+
+def check_data(cfg: dict) -> None:
+    data = {"dataset": cfg["dataset"], "data_dir": cfg["data_dir"]}
+    validated("data_dir", lambda: from_mapping(DataConfig, data).validate())
+    validated("data_dir", check_data_dir, cfg["data_dir"], cfg["dataset"])
 
 
 def train_recipe(model: str) -> dict:
@@ -112,6 +119,7 @@ def check_plot(cfg: dict) -> None:
 
 def check_config(cfg: dict) -> None:
     """Checks beyond the schema, each naming the config key; run before any job."""
+    check_data(cfg)
     check_training(cfg)
     check_sweeps(cfg)
     check_panels(cfg["panels"], cfg["models"])
