@@ -101,8 +101,11 @@ def atomic_outputs(*paths: str | Path) -> Iterator[list[Path]]:
             faults.reached("write", temps)
             for temp in temps:
                 _fsync(temp)
-        except OSError as exc:
-            raise write_error(targets[0] if len(targets) == 1 else targets, exc) from exc
+        except Exception as exc:
+            cause = _os_error(exc)
+            if cause is None:
+                raise
+            raise write_error(targets[0] if len(targets) == 1 else targets, cause) from exc
         for temp, target in zip(temps, targets):
             try:
                 os.replace(temp, target)
@@ -112,6 +115,18 @@ def atomic_outputs(*paths: str | Path) -> Iterator[list[Path]]:
         for temp in temps:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """``exc`` if it is an ``OSError``, else one it was raised while handling (a writer that
+    fails again while cleaning up after a full disk, as matplotlib's PDF backend does)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _fsync(path: Path) -> None:

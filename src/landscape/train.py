@@ -97,7 +97,7 @@ def train(
     state = None if restart else _read_resume(resume, cfg, refuse=not restart_if_changed)
     model = get_model(cfg.model, seed=cfg.seed)
     train_set, test_set = load_split(cfg, "train"), load_split(cfg, "test")
-    _check_sizes(cfg, model, train_set, test_set, device, out)
+    _check_sizes(cfg, model, train_set, test_set, device, out, state)
     train_set, test_set = train_set.to(device), test_set.to(device)
     if state is None:
         _discard_previous_run(out)
@@ -263,12 +263,16 @@ def _discard_previous_run(out: Path) -> None:
 
 
 def _check_sizes(cfg: TrainConfig, model: torch.nn.Module, train_set: datasets.ImageSet,
-                 test_set: datasets.ImageSet, device: torch.device, out: Path) -> None:
-    """Refuse a run whose data cannot sit on the device or whose checkpoints cannot fit on disk."""
+                 test_set: datasets.ImageSet, device: torch.device, out: Path,
+                 state: dict[str, Any] | None) -> None:
+    """Refuse a run whose data cannot sit on the device or whose checkpoints still to write
+    cannot fit on disk."""
     resources.check_device_data("training", {"training": train_set, "test": test_set}, device,
                                 "train on fewer images (--train-size, --test-size)")
     params = sum(p.numel() for p in model.parameters())
-    files = len(checkpoint_epochs(cfg)) + 2  # epoch_NNN.pt, resume.pt, final.pt
+    done = -1 if state is None else int(state["epoch"])
+    # epoch_NNN.pt still to come, resume.pt (written beside the old one), final.pt
+    files = sum(epoch > done for epoch in checkpoint_epochs(cfg)) + 2
     resources.check_disk(f"training {cfg.model} into {out} ({files} checkpoints)", out,
                          files * resources.checkpoint_bytes(params),
                          "free some space, keep fewer checkpoints (--save-every) or choose "

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> None:
     from landscape.bench import run_benchmark  # torchvision, PIL: lazily
 
     out = check_output_file(args.out)  # before minutes of timing, not after
-    check_disk("the benchmark's result", out.parent, 64 * 1024)
+    check_disk(f"writing {out}", out.parent, 64 * 1024)
     cfg = config_from_args(BenchConfig, args)
     result = run_benchmark(cfg)
     print(format_report(result))
