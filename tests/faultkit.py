@@ -3,7 +3,7 @@ file systems that fill up or are read-only, and the temporary files a kill leave
 
 A stage that runs long enough to be killed gets the same checks by calling these:
 
-    schedule = kill_schedule(seed, {"batch": 7, "write": 3})   # what may be killed, how often
+    schedule = kill_schedule(seed, [("batch", 5), ("write", 3)])  # where to kill, how late
     outcomes = run_with_kills(["train", ...], schedule)          # each kill, then to the end
     assert outcomes[-1].returncode == 0 and not temporaries(out_folder)
 
@@ -43,16 +43,12 @@ def landscape(*args: object, env: Mapping[str, str] | None = None,
                           capture_output=True, text=True, timeout=timeout)
 
 
-def kill_schedule(seed: int, sites: Mapping[str, int], kills: int = 2) -> list[str]:
-    """``kills`` kill points ``SITE:N``: each a seeded site of ``sites`` and a seeded N in
-    ``1..sites[SITE]`` (keep each bound under what one run reaches after earlier kills)."""
+def kill_schedule(seed: int, points: Sequence[tuple[str, int]]) -> list[str]:
+    """One kill point ``SITE:N`` per ``(SITE, most)`` in ``points``, in that order, with a
+    seeded N in ``1..most``: choose each ``most`` so that the run resumed after the earlier
+    kills still reaches the site that often, whatever the earlier draws were."""
     rng = np.random.default_rng(seed)
-    names = sorted(sites)
-    plan = []
-    for _ in range(kills):
-        site = names[int(rng.integers(len(names)))]
-        plan.append(f"{site}:{int(rng.integers(1, sites[site] + 1))}")
-    return plan
+    return [f"{site}:{int(rng.integers(1, most + 1))}" for site, most in points]
 
 
 def run_with_kills(args: Sequence[object], schedule: Sequence[str]
@@ -113,3 +109,51 @@ def fill(folder: Path) -> Path:
                     break
                 block = block[: len(block) // 2]
     return filler
+
+
+# ------------------------------------------------------------------- workflow runs compared
+
+_SMOKE_RUNS: dict[str, Path] = {}
+
+
+def reference_smoke(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """The working folder of one uninterrupted local smoke run, made once per test session
+    and shared by the tests that compare other runs (killed, on SLURM) with it."""
+    from test_workflow import smoke_run
+
+    if str(data_dir) not in _SMOKE_RUNS:
+        workdir = tmp_path_factory.mktemp("smoke_reference")
+        smoke_run(workdir, data_dir)
+        _SMOKE_RUNS[str(data_dir)] = workdir
+    return _SMOKE_RUNS[str(data_dir)]
+
+
+def assert_same_results(first: Path, second: Path) -> None:
+    """Two runs' ``results/<run>`` folders hold the same results: equal weights and metrics
+    (but their timings), equal surface arrays, byte-identical figures and tables."""
+    import h5py
+    import torch
+
+    for sub, pattern in (("surfaces", "**/*.h5"), ("figures", "*"), ("tables", "*"),
+                         ("train", "*/final.pt"), ("train", "*/metrics.csv")):
+        names = sorted(str(p.relative_to(first)) for p in (first / sub).glob(pattern))
+        assert names, f"{first / sub} holds no {pattern}"
+        assert names == sorted(str(p.relative_to(second)) for p in (second / sub).glob(pattern))
+        for name in names:
+            a, b = first / name, second / name
+            if a.suffix == ".h5":
+                with h5py.File(a) as fa, h5py.File(b) as fb:
+                    assert sorted(fa) == sorted(fb), name
+                    for key in fa:
+                        if isinstance(fa[key], h5py.Dataset) and fa[key].dtype.kind in "fiub":
+                            np.testing.assert_array_equal(fa[key][()], fb[key][()],
+                                                          err_msg=f"{name}:{key}")
+            elif a.suffix == ".pt":
+                sa = torch.load(a, weights_only=True)["state_dict"]
+                sb = torch.load(b, weights_only=True)["state_dict"]
+                assert all(torch.equal(sa[k], sb[k]) for k in sa), name
+            elif a.name == "metrics.csv":
+                strip = lambda text: [line.rsplit(",", 1)[0] for line in text.splitlines()]  # noqa: E731
+                assert strip(a.read_text()) == strip(b.read_text()), name
+            else:
+                assert a.read_bytes() == b.read_bytes(), name

@@ -14,6 +14,7 @@ import torch
 from landscape import resources
 from landscape.cli import main
 from landscape.data import ImageSet
+from landscape.errors import LandscapeError
 
 LIMIT = 16 * 2**30
 BEFORE = b"an earlier output, to be left as it was\n"
@@ -113,8 +114,19 @@ def test_data_that_cannot_sit_on_the_gpu_is_refused(monkeypatch, cli_error):
     # No GPU needed: the device's free memory is what torch.cuda.mem_get_info reports.
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2**20, 2**30))
     images = ImageSet(torch.zeros(1000, 3, 32, 32, dtype=torch.uint8), torch.zeros(1000).long())
-    with pytest.raises(Exception, match=r"training needs about 3\.0 MiB of memory \(training "
-                       r"images 3\.0 MiB\) but 1\.0 MiB is free on cuda:0; train on fewer"):
+    with pytest.raises(LandscapeError, match=r"training needs about 2\.9 MiB of memory \(training "
+                       r"images 2\.9 MiB\) but 1\.0 MiB is free on cuda:0; train on fewer"):
         resources.check_device_data("training", {"training": images}, torch.device("cuda:0"),
                                     "train on fewer images")
     resources.check_device_data("training", {"training": images}, torch.device("cpu"), "")
+
+
+def test_work_estimates_for_per_point_and_trajectory_stages():
+    # what a trajectory PCA of 301 wrn56_8 checkpoints (54,470,282 parameters) would hold
+    pca = resources.pca_needs(301, 54_470_282)
+    assert sum(n.bytes for n in pca) == 3 * 301 * 54_470_282 * 4 + (301 * 301 + 301) * 4
+    with pytest.raises(LandscapeError, match=r"the PCA needs about 183\.2 GiB of memory .* but "
+                       r"16\.0 GiB is available \(test limit\); keep fewer checkpoints"):
+        resources.check_memory("the PCA", pca, "keep fewer checkpoints")
+    lanczos = resources.vectors_need("20 Lanczos vectors", 20, 54_470_282)
+    resources.check_memory("the Hessian sweep", [lanczos], "use fewer vectors")  # 4.1 GiB fits

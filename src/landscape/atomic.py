@@ -6,7 +6,8 @@ stale-looking file under a final name (Snakemake and the resume logic trust fina
 Temporary names are ``.<name>.tmp.<host>.<pid>.<random>``: unique per write, so two
 processes writing the same output at once (two identical commands, two cluster jobs on a
 shared file system) never write into one file; each renames its own complete file into
-place and the last rename wins (the outputs of identical commands are identical). A
+place and the last rename wins (documented in docs/workflow.md, tested with two identical
+sweeps at once). A
 temporary file that a killed process left behind is removed by the next write of the same
 target on the same host, once its process is gone; others are ignored (hidden, never read).
 

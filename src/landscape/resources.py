@@ -171,3 +171,16 @@ def check_device_data(what: str, sets: Mapping[str, Any], device: Any, advice: s
 def checkpoint_bytes(parameters: int) -> int:
     """A training checkpoint: float32 weights and momentum buffers, plus a little metadata."""
     return 2 * 4 * parameters + 64 * 1024
+
+
+def vectors_need(label: str, count: int, parameters: int, itemsize: int = 4) -> Need:
+    """``count`` parameter-sized vectors (directions, Lanczos or power-iteration vectors)."""
+    return Need(label, count * parameters * itemsize)
+
+
+def pca_needs(rows: int, parameters: int, itemsize: int = 4) -> list[Need]:
+    """A PCA of ``rows`` flattened weight vectors (trajectory directions): the matrix, its
+    centred copy and the SVD's factors (U, S and the rows of V^T)."""
+    matrix = rows * parameters * itemsize
+    return [Need(f"the {rows} x {parameters:,} matrix and its centred copy", 2 * matrix),
+            Need("its SVD", matrix + (rows * rows + rows) * itemsize)]
