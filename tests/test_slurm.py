@@ -15,6 +15,7 @@ with ``pytest -m "not slurm"``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -82,12 +83,11 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 def cluster(tmp_path_factory) -> Iterator[dict[str, str]]:
     """A running one-node SLURM cluster; yields the environment its clients need."""
     missing = [c for c in COMMANDS if shutil.which(c) is None]
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        missing.append("snakemake-executor-plugin-slurm (pip install -e '.[test,slurm]')")
     if missing or os.geteuid() != 0:
-        pytest.fail(f"the SLURM test needs root and {', '.join(missing) or 'SLURM'}: "
-                    "apt-get install -y slurm-wlm munge (as .ci/run does), or deselect it "
-                    "with -m 'not slurm'")
-    pytest.importorskip("snakemake_executor_plugin_slurm",
-                        reason="pip install -e '.[test,slurm]' installs the executor plugin")
+        pytest.fail(f"the SLURM test needs root and {', '.join(missing) or 'SLURM'}: install "
+                    "them as the README says (.ci/run does), or deselect it: -m 'not slurm'")
     root = tmp_path_factory.mktemp("slurm")
     root.chmod(0o700)
     for sub in ("munge", "state", "spool", "bin"):
