@@ -26,8 +26,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
 
     torch writes through a Python file object, so a full disk is an ``OSError`` (ENOSPC)
     that ``atomic_outputs`` turns into one clear line (written to a path, torch reports it
-    as an opaque ``RuntimeError``); the archive's inner name is then always ``archive``,
-    not the temporary file's, so equal payloads give equal bytes.
+    as an opaque ``RuntimeError``).
     """
     with atomic_outputs(path) as (temp,), open(temp, "wb") as fh:
         torch.save(payload, fh)
