@@ -45,14 +45,19 @@ def one_thread():
 @pytest.fixture
 def cli_error(capsys) -> Callable[..., str]:
     """``cli_error(*argv)``: run ``landscape *argv`` in-process; it must exit with status 2 and
-    print exactly one line, ``landscape <command>: error: ...``, which is returned."""
+    end with exactly one error line, ``landscape <command>: error: ...``, which is returned.
+    Progress lines of work done before the failure (``landscape <command>: ...``) may precede
+    it; nothing else may (no traceback, no warning of a library)."""
 
     def run(*argv: str) -> str:
         capsys.readouterr()  # what earlier calls printed
         code = main([str(a) for a in argv])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2, (argv, code, err)
-        assert len(err) == 1 and err[0].startswith(f"landscape {argv[0]}: error: "), err
-        return err[0]
+        prefix = f"landscape {argv[0]}: "
+        assert err and all(line.startswith(prefix) for line in err), err
+        errors = [line for line in err if line.startswith(f"{prefix}error: ")]
+        assert errors == [err[-1]], err
+        return err[-1]
 
     return run

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from landscape import data as datasets
 from landscape import precision as policy
+from landscape import resources
 from landscape.checkpoint import load_model
 from landscape.configs import BenchConfig
 from landscape.device import resolve_device
@@ -91,6 +92,17 @@ def load_inputs(cfg: BenchConfig) -> tuple[nn.Module, datasets.ImageSet]:
             torch.randint(0, datasets.NUM_CLASSES, (cfg.images,), generator=gen),
         )
     return model.eval(), data
+
+
+def check_sizes(cfg: BenchConfig, device: torch.device) -> None:
+    """Refuse ``--images`` that cannot fit (host copies: ours and the reference's PIL arrays)."""
+    copies = 2 if cfg.reference else 1
+    resources.check_memory("the benchmark", [resources.images_need(
+        f"{cfg.images:,} images x {copies} host cop{'ies' if copies > 1 else 'y'}",
+        copies * cfg.images)], "use fewer --images")
+    if device.type == "cuda":
+        resources.check_memory("the benchmark", [resources.images_need(
+            f"{cfg.images:,} images on {device}", cfg.images)], "use fewer --images", device)
 
 
 # ----------------------------------------------------------------------------- reference
@@ -231,6 +243,7 @@ def run_benchmark(cfg: BenchConfig) -> dict:
 
         return run_hessian_benchmark(cfg)
     device = resolve_device(cfg.device)
+    check_sizes(cfg, device)
     model, data = load_inputs(cfg)
     dirs = random_directions(model, axes=2, seed=cfg.seed)
     points = grid_points(cfg.points)

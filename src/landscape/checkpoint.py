@@ -26,9 +26,14 @@ from landscape.models import get_model
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary name, then rename: a kill never leaves half a file."""
-    with atomic_outputs(path) as (temp,):
-        torch.save(payload, temp)
+    """``torch.save`` to a temporary name, then rename: a kill never leaves half a file.
+
+    torch writes through a Python file object, so a full disk is an ``OSError`` (ENOSPC)
+    that ``atomic_outputs`` turns into one clear line (written to a path, torch reports it
+    as an opaque ``RuntimeError``).
+    """
+    with atomic_outputs(path) as (temp,), open(temp, "wb") as fh:
+        torch.save(payload, fh)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

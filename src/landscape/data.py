@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from landscape.atomic import atomic_write_bytes
+from landscape.atomic import atomic_write_bytes, write_error
 from landscape.choices import DATA_FOLDERS, DATASETS, SPLITS, SUBSET_RULES, TEST_FILES, TRAIN_FILES
 from landscape.errors import LandscapeError
+from landscape.paths import check_data_dir
 
 NUM_CLASSES = 10
 
@@ -83,7 +85,7 @@ def load(name: str, split: str, data_dir: str | Path, download: bool = True) -> 
         raise LandscapeError(f"unknown data set {name!r}; valid: {', '.join(DATASETS)}")
     if split not in SPLITS:
         raise LandscapeError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
-    root = Path(data_dir).expanduser().resolve()
+    root = check_data_dir(data_dir, name)
     images, labels = _load_cached(name, split, str(root), download)
     # Shared with the in-process cache: callers index and copy, never write in place.
     return ImageSet(torch.from_numpy(images), torch.from_numpy(labels))
@@ -229,9 +231,7 @@ def prepare_synthetic(root: Path) -> Path:
     manifest = folder / SYNTHETIC_CHECKSUMS
     if not manifest.exists():
         _write_synthetic(folder)
-    expected = dict(
-        line.split()[::-1] for line in manifest.read_text().splitlines() if line.strip()
-    )
+    expected = _read_manifest(manifest, folder)
     for name in TRAIN_FILES + TEST_FILES:
         path = folder / name
         if name not in expected or not _md5_matches(path, expected[name]):
@@ -240,6 +240,28 @@ def prepare_synthetic(root: Path) -> Path:
                 f" delete {folder} to regenerate it"
             )
     return folder
+
+
+def _read_manifest(manifest: Path, folder: Path) -> dict[str, str]:
+    """``{file name: MD5}`` from a ``md5sum``-style list; a damaged list is named, not parsed."""
+    regenerate = f"delete {folder} to regenerate it"
+    try:
+        text = manifest.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LandscapeError(f"checksum list {manifest} cannot be read ({exc}); {regenerate}"
+                             ) from exc
+    expected = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not re.fullmatch(r"[0-9a-f]{32}", parts[0]):
+            raise LandscapeError(
+                f"checksum list {manifest} is damaged (line {number}: {line[:60]!r}, expected "
+                f"'<32 hex digits>  <file name>'); {regenerate}"
+            )
+        expected[parts[1]] = parts[0]
+    return expected
 
 
 def synthetic_arrays(num: int, rng: np.random.Generator, prototypes: np.ndarray):
@@ -271,7 +293,10 @@ def _synthetic_prototypes(rng: np.random.Generator) -> np.ndarray:
 
 
 def _write_synthetic(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from exc
     rng = np.random.default_rng(SYNTHETIC_SEED)
     prototypes = _synthetic_prototypes(rng)
     sums = []

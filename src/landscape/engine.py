@@ -30,6 +30,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from landscape import precision as policy
+from landscape.compiled import Compiled, compile_error
 from landscape.data import ImageSet, model_inputs
 from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn, batch_sums, floating_dtype
@@ -121,7 +122,9 @@ class Evaluator:
     """``evaluator()`` -> (mean loss, accuracy %) of the model's current weights.
 
     Attributes a sweep may record: ``precision`` (the resolved mode), ``batch_size``,
-    ``folded`` (BatchNorm layers folded), ``compiled``, and ``choice`` (what ``auto`` measured).
+    ``folded`` (BatchNorm layers folded), ``compiled`` (False also after ``torch.compile``
+    failed and the step fell back to eager, see ``landscape.compiled``), and ``choice`` (what
+    ``auto`` measured).
     """
 
     def __init__(
@@ -161,13 +164,19 @@ class Evaluator:
             self.choice = policy.choose(model, data, self._probe_loss, loss_fn=loss_fn)
             precision = self.choice.name
         self.precision = policy.effective(precision, self.device)
-        self.compiled = compile
-        self._step = torch.compile(self._batch_stats, dynamic=False) if compile else self._batch_stats
+        self._step = (Compiled(self._batch_stats, "the evaluation step", dynamic=False)
+                      if compile else self._batch_stats)
         self.batch_size = min(batch_size or self._default_batch(), len(data))
-        if compile and len(self._shards(len(data), self.batch_size)) > 1:
+        if compile:
             # Compile every batch shape here, one shard after another in this thread, with
-            # single-threaded kernels: the worker threads then only run compiled code.
+            # single-threaded kernels: the worker threads then only run compiled code, and a
+            # compilation that fails (falling back to eager) does so before describe().
             self._run(self._step, self.batch_size, sequential=True)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the per-batch step runs compiled (False after a fallback to eager)."""
+        return isinstance(self._step, Compiled) and self._step.active
 
     def _probe_loss(self, model: nn.Module, probe: ImageSet, mode: str) -> float:
         """Loss of ``model`` on ``probe`` through the fast path (eager) in ``mode``: for ``auto``."""
@@ -184,6 +193,7 @@ class Evaluator:
             "batch_size": self.batch_size,
             "folded_batchnorms": self.folded,
             "compiled": self.compiled,
+            "compile_error": compile_error(self._step),
             "device": str(self.device),
             "precision_probe_max_error": self.choice.max_error() if self.choice else None,
         }

@@ -8,6 +8,7 @@ center and edges and shards finish at about the same time.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ class Axis:
         return f"{self.min!r}:{self.max!r}:{self.num}"
 
     def coordinates(self) -> np.ndarray:
+        return self._coordinates.copy()
+
+    @functools.cached_property
+    def _coordinates(self) -> np.ndarray:  # computed once: a sweep asks at every point
         return np.linspace(self.min, self.max, self.num, dtype=np.float64)
 
 
@@ -87,11 +92,11 @@ class Grid:
 
     def coefficients(self, k: int) -> tuple[float, ...]:
         """Coefficients of point ``k``: ``(a,)`` or ``(a, b)``, for weights ``w + a dx + b dy``."""
-        xs = self.x.coordinates()
+        xs = self.x._coordinates
         if self.y is None:
             return (float(xs[k]),)
         j, i = divmod(k, self.x.num)
-        return (float(xs[i]), float(self.y.coordinates()[j]))
+        return (float(xs[i]), float(self.y._coordinates[j]))
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from torch.func import functional_call, grad_and_value, jvp
 
 from landscape import data as datasets
 from landscape import precision as policy
+from landscape import resources
 from landscape.checkpoint import load_model
 from landscape.configs import HESSIAN_PARAMS, EigenSettings, HessianConfig
 from landscape.device import resolve_device
@@ -380,8 +381,11 @@ def compute_hessian(
         full = sweep_attrs({**attrs, "hessian_size": size}, [cfg.split], alignment.dir_type,
                            cfg.precision, grid, shard)
         resume_state(out, full, grid, shard, restart=False)
+    data, idx = load_split(cfg, cfg.split)
+    resources.check_device_data("the Hessian sweep", {cfg.split: data}, device,
+                                "use fewer images (--subset)")
     model.to(device)
-    data, idx = load_split(cfg, cfg.split, device)
+    data = data.to(device)
     indices = ({cfg.split: idx.numpy()} if cfg.subset is not None and cfg.subset_rule == "random"
                else {})
     log.info("Hessian eigenvalues at %d points, %d images, %s, %s", len(shard.points(grid)),

@@ -31,8 +31,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from landscape import __version__
+from landscape import __version__, faults, resources
 from landscape import data as datasets
+from landscape.atomic import remove_stale_temporaries
 from landscape.checkpoint import load_model
 from landscape.configs import SurfaceConfig
 from landscape.device import resolve_device
@@ -42,6 +43,7 @@ from landscape.evaluate import Batches, LossFn, evaluate
 from landscape.grid import Grid, Shard
 from landscape.h5files import sha256_file
 from landscape.precision import PROBE_IMAGES, candidates
+from landscape.paths import check_output_file
 from landscape.surface_file import (
     Surface, differing, read_surface, split_quantities, write_surface,
 )
@@ -134,6 +136,7 @@ def sweep(
     result's ``surface`` holds the values.
     """
     alignment = check_sweep(model, directions, grid, evaluators)
+    check_sweep_size(grid, split_quantities(list(evaluators)), shard, out)
     attrs = sweep_attrs(attrs or {}, list(evaluators), alignment.dir_type, precision, grid, shard)
     start = None if out is None else resume_state(out, attrs, grid, shard, restart)
     return run_sweep(model, alignment, grid, *split_measure(evaluators), out, shard=shard,
@@ -151,6 +154,17 @@ def split_measure(evaluators: Mapping[str, Evaluator]) -> tuple[list[str], Measu
         return out
 
     return split_quantities(list(evaluators)), measure
+
+
+def check_sweep_size(grid: Grid, quantities: list[str], shard: Shard,
+                     out: str | Path | None) -> None:
+    """Refuse, before any work, a sweep whose arrays cannot fit in memory or whose file (and
+    its progress file) cannot fit on disk. Every sweep stage calls it once its grid is known."""
+    resources.check_grid("the sweep", grid, quantities, shard)
+    if out is not None:
+        check_output_file(out)
+        resources.check_disk(f"the surface file {out} and its progress file", Path(out).parent,
+                             2 * resources.surface_file_bytes(grid, quantities))
 
 
 def check_sweep(model: nn.Module, directions: Directions, grid: Grid,
@@ -201,7 +215,7 @@ def run_sweep(
     partial = None if out is None else partial_path(out)
 
     owned = shard.points(grid)
-    todo = [int(k) for k in owned if not surface.computed.flat[k]]
+    todo = owned[~surface.computed.ravel()[owned]]
     previous_seconds = float(surface.attrs.get("seconds", 0.0))
     started = last_flush = time.perf_counter()
     done_now = 0
@@ -219,9 +233,11 @@ def run_sweep(
                desc="surface" if shard.count == 1 else f"surface {shard.spec}",
                disable=(None if progress is None else not progress), dynamic_ncols=True)
     try:
-        for k in todo:
+        for k in map(int, todo):
             mover.move(grid.coefficients(k))
-            for name, value in measure().items():
+            values = measure()
+            faults.reached("point")
+            for name, value in values.items():
                 surface.values[name].flat[k] = value
             surface.computed.flat[k] = True
             done_now += 1
@@ -242,6 +258,7 @@ def run_sweep(
     flush(out, keep_mask=shard.count > 1)
     if partial is not None:
         partial.unlink(missing_ok=True)
+        remove_stale_temporaries(partial)  # of a run killed while saving its progress
     nonfinite = int(surface.attrs["nonfinite"])
     if nonfinite:
         log.warning("warning: %d of %d points of %s have a non-finite loss (stored as NaN/Inf)",
@@ -278,7 +295,10 @@ def resume_state(out: str | Path, attrs: dict[str, Any], grid: Grid, shard: Shar
     if restart:
         partial.unlink()
         return None
-    surface = read_surface(partial)
+    try:
+        surface = read_surface(partial)
+    except LandscapeError as exc:
+        raise LandscapeError(f"{exc}; pass --restart to discard {partial}") from exc
     diff = [k for k in differing(surface.attrs, attrs) if not k.startswith(ENGINE_PREFIX)]
     if surface.attrs.get("shard") != attrs.get("shard"):
         diff.append("shard")
@@ -325,6 +345,7 @@ def compute_surface(
     for name in (cfg.checkpoint, cfg.directions):
         if Path(out).resolve() == Path(name).resolve():
             raise LandscapeError(f"--out {out} would overwrite the input {name}")
+    check_sweep_size(grid, split_quantities(splits), shard, out)
     device = resolve_device(cfg.device)
     model, payload = load_model(cfg.checkpoint, cfg.arch)
     directions = read_directions(cfg.directions)
@@ -337,14 +358,16 @@ def compute_surface(
     start = resume_state(out, attrs, grid, shard, restart)
     precision, batch_size = engine_settings(start, cfg.precision, cfg.batch_size)
 
-    model.to(device)
     sets, indices = {}, {}
     log.info("loading %s (%s%s) onto %s", cfg.dataset, " and ".join(splits),
              "" if cfg.subset is None else f", {cfg.subset} images each", device)
     for split in splits:
-        sets[split], idx = load_split(cfg, split, device)
+        sets[split], idx = load_split(cfg, split)
         if cfg.subset is not None and cfg.subset_rule == "random":
             indices[split] = idx.numpy()
+    resources.check_device_data("the sweep", sets, device, "evaluate on fewer images (--subset)")
+    model.to(device)
+    sets = {split: images.to(device) for split, images in sets.items()}
     log.info("setting up the evaluation on %s: %s", device, _setup_words(precision, device))
     evaluators = {split: engine_evaluator(model, sets[split], precision=precision,
                                           batch_size=batch_size, compile=cfg.compile)
@@ -429,8 +452,8 @@ def _grid_source(path: str, directions: str, directions_sha256: str) -> str:
     return str(path)
 
 
-def load_split(cfg: SurfaceConfig, split: str, device: torch.device
-                ) -> tuple[datasets.ImageSet, torch.Tensor]:
+def load_split(cfg: SurfaceConfig, split: str) -> tuple[datasets.ImageSet, torch.Tensor]:
+    """One split's images (the configured subset) on the CPU, and their indices."""
     full = datasets.load(cfg.dataset, split, cfg.data_dir)
     if cfg.subset is not None and cfg.subset > len(full):
         raise LandscapeError(
@@ -438,4 +461,4 @@ def load_split(cfg: SurfaceConfig, split: str, device: torch.device
             f"{cfg.dataset}'s {split} split"
         )
     idx = datasets.subset_indices(len(full), cfg.subset, cfg.subset_rule, cfg.subset_seed)
-    return full.select(idx).to(device), idx
+    return full.select(idx), idx

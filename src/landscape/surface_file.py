@@ -23,9 +23,11 @@ from typing import Any
 import h5py
 import numpy as np
 
+from landscape import resources
 from landscape.errors import LandscapeError
 from landscape.grid import Axis, Grid, Shard, parse_axis, parse_shard
 from landscape.h5files import atomic_h5, open_h5, read_attrs, read_string, write_attrs
+from landscape.paths import check_output_file
 
 # Attributes that describe one run rather than what it computed: where the inputs sat, where
 # it ran, how long it took and which share of the grid it owned (split_sizes follows from the
@@ -34,7 +36,7 @@ from landscape.h5files import atomic_h5, open_h5, read_attrs, read_string, write
 RUN_ATTRS = frozenset({
     "checkpoint", "directions", "data_dir", "device", "seconds", "shard", "shards",
     "points_computed", "nonfinite", "split_sizes", "engine_device",
-    "engine_precision_probe_max_error", "grid_from",
+    "engine_precision_probe_max_error", "engine_compile_error", "grid_from",
 })
 # Quantities computed on request from stored ones: errors in percent, the paper's Fig. 7 ratio.
 DERIVED = {
@@ -356,7 +358,14 @@ def merge_surfaces(paths: Sequence[str | Path], out: str | Path) -> Path:
     for path in paths:
         if Path(out).resolve() == Path(path).resolve():
             raise LandscapeError(f"--out {out} would overwrite the input {path}")
-    shards = [read_surface(p) for p in paths]
+    first = read_surface(paths[0])
+    resources.check_memory(
+        f"merging {len(paths)} shards of a {first.grid.size:,}-point grid",
+        [resources.Need(f"{len(paths)} shards and the merged surface",
+                        (len(paths) + 1) * (len(first.values) * 8 + 1) * first.grid.size)],
+        "merge on a machine with more memory")
+    check_output_file(out)
+    shards = [first, *(read_surface(p) for p in paths[1:])]
     first, first_path = shards[0], paths[0]
     for path, shard in zip(paths, shards):
         _check_complete_shard(path, shard)

@@ -18,11 +18,12 @@ floating-point rounding differs. On a CPU the defaults run the plain loop, bit f
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +31,18 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from landscape import __version__
+from landscape import __version__, faults, resources
 from landscape import data as datasets
 from landscape import precision as policy
-from landscape.atomic import atomic_outputs
+from landscape.atomic import atomic_outputs, write_error
 from landscape.checkpoint import read_checkpoint, save_checkpoint
+from landscape.compiled import Compiled, compile_error
 from landscape.configs import TrainConfig
 from landscape.device import generator, resolve_device
 from landscape.errors import LandscapeError
 from landscape.evaluate import evaluate
 from landscape.models import get_model
+from landscape.paths import check_output_folder
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +94,18 @@ def train(
     (tests use it to simulate a kill).
     """
     cfg.validate()
-    out = Path(out_dir)
+    out = check_output_folder(out_dir)
     device = resolve_device(cfg.device)
     resume = out / RESUME_FILE
     state = None if restart else _read_resume(resume, cfg, refuse=not restart_if_changed)
-    train_set = load_split(cfg, "train").to(device)
-    test_set = load_split(cfg, "test").to(device)
+    model = get_model(cfg.model, seed=cfg.seed)
+    train_set, test_set = load_split(cfg, "train"), load_split(cfg, "test")
+    _check_sizes(cfg, model, train_set, test_set, device, out, state)
+    train_set, test_set = train_set.to(device), test_set.to(device)
     if state is None:
         _discard_previous_run(out)
 
-    model = get_model(cfg.model, seed=cfg.seed).to(device)
+    model.to(device)
     fused = cfg.compile and device.type == "cuda"
     optimizer = torch.optim.SGD(
         model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
@@ -115,30 +120,33 @@ def train(
         for group in optimizer.param_groups:  # an execution detail, not part of the state
             group["fused"] = fused or None
     else:
-        out.mkdir(parents=True, exist_ok=True)
         _save(out / checkpoint_name(0), model, optimizer, cfg, 0, {}, history)
 
     keep = set(checkpoint_epochs(cfg))
+    fallback = (state or {}).get("compile_error")  # an earlier part of the run fell back
     step = make_train_step(model, optimizer, precision=cfg.precision, compile=cfg.compile,
                            device=device)
     log.info("%s", start_line(cfg, start, len(train_set), len(test_set), device, out))
     run_started = time.perf_counter()
     for epoch in range(start + 1, cfg.epochs + 1):
-        with policy.cudnn_benchmark(cfg.compile and device.type == "cuda"):
+        with policy.cudnn_benchmark(cfg.compile and device.type == "cuda"), _out_of_memory(cfg):
             row = _train_epoch(model, step, optimizer, train_set, cfg, epoch, device, progress)
-        row["test_loss"], row["test_acc"] = evaluate(model, test_set, cfg.eval_batch_size)
+            row["test_loss"], row["test_acc"] = evaluate(model, test_set, cfg.eval_batch_size)
         history.append(row)
         write_metrics(out / "metrics.csv", history)
+        fallback = compile_error(step.forward) or fallback
         if epoch in keep:
-            _save(out / checkpoint_name(epoch), model, optimizer, cfg, epoch, row, history)
-        _save(resume, model, optimizer, cfg, epoch, row, history)
+            _save(out / checkpoint_name(epoch), model, optimizer, cfg, epoch, row, history,
+                  fallback)
+        _save(resume, model, optimizer, cfg, epoch, row, history, fallback)
         per_epoch = (time.perf_counter() - run_started) / (epoch - start)
         log.info("%s", epoch_line(row, cfg.epochs, per_epoch * (cfg.epochs - epoch)))
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
     final = out / FINAL_FILE
-    _save(final, model, optimizer, cfg, cfg.epochs, history[-1] if history else {}, history)
+    _save(final, model, optimizer, cfg, cfg.epochs, history[-1] if history else {}, history,
+          fallback)
     write_metrics(out / "metrics.csv", history)
     return final
 
@@ -187,15 +195,17 @@ def make_train_step(
     """``step(images, labels) -> (loss, logits)``: one SGD step on a uint8 batch, detached.
 
     With ``precision`` fp32 (or ``auto`` on a CPU) and ``compile=False`` this is exactly the
-    plain step: normalize, forward, mean cross-entropy, backward, optimizer step.
+    plain step: normalize, forward, mean cross-entropy, backward, optimizer step. With
+    ``compile`` the forward pass is a ``landscape.compiled.Compiled``: if compilation fails
+    on this machine the step runs eagerly, and ``compile_error(step.forward)`` says why.
     """
     device = device or next(model.parameters()).device
     mode = policy.training_precision(precision, device)
     forward = model
     cuda_graphs = compile and device.type == "cuda"
     if compile:
-        forward = torch.compile(model, mode="reduce-overhead" if cuda_graphs else None,
-                                dynamic=False)
+        forward = Compiled(model, "the model's forward pass",
+                           mode="reduce-overhead" if cuda_graphs else None, dynamic=False)
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if cuda_graphs:  # a new iteration: earlier graph outputs may be overwritten
@@ -209,6 +219,7 @@ def make_train_step(
             optimizer.step()
         return loss.detach(), logits.detach()
 
+    step.forward = forward  # type: ignore[attr-defined]
     return step
 
 
@@ -232,6 +243,7 @@ def _train_epoch(model, step, optimizer, train_set, cfg, epoch, device, progress
         if cfg.augment:
             images = datasets.augment(images, gen)
         loss, logits = step(images, labels)
+        faults.reached("batch")
         loss_sum += loss.double() * len(idx)
         correct += (logits.argmax(1) == labels).sum()
         bar.update(len(idx))
@@ -248,7 +260,7 @@ def _train_epoch(model, step, optimizer, train_set, cfg, epoch, device, progress
     }
 
 
-def _save(path, model, optimizer, cfg, epoch, row, history) -> None:
+def _save(path, model, optimizer, cfg, epoch, row, history, fallback=None) -> None:
     save_checkpoint(path, {
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "arch": cfg.model,
@@ -262,6 +274,8 @@ def _save(path, model, optimizer, cfg, epoch, row, history) -> None:
         "config": cfg.as_dict(),
         "history": list(history),
         "version": __version__,
+        # torch.compile failed on this machine and the run went on eagerly (why), or None
+        "compile_error": fallback,
     })
 
 
@@ -279,7 +293,39 @@ def _discard_previous_run(out: Path) -> None:
     """Remove what an earlier run left in ``out``, so no stale checkpoint outlives it."""
     for path in [*out.glob("epoch_*.pt"), out / RESUME_FILE, out / FINAL_FILE,
                  out / "metrics.csv"]:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise write_error(path, exc) from exc
+
+
+def _check_sizes(cfg: TrainConfig, model: torch.nn.Module, train_set: datasets.ImageSet,
+                 test_set: datasets.ImageSet, device: torch.device, out: Path,
+                 state: dict[str, Any] | None) -> None:
+    """Refuse a run whose data cannot sit on the device or whose checkpoints still to write
+    cannot fit on disk."""
+    resources.check_device_data("training", {"training": train_set, "test": test_set}, device,
+                                "train on fewer images (--train-size, --test-size)")
+    params = sum(p.numel() for p in model.parameters())
+    done = -1 if state is None else int(state["epoch"])
+    # epoch_NNN.pt still to come, resume.pt (written beside the old one), final.pt
+    files = sum(epoch > done for epoch in checkpoint_epochs(cfg)) + 2
+    resources.check_disk(f"training {cfg.model} into {out} ({files} checkpoints)", out,
+                         files * resources.checkpoint_bytes(params),
+                         "free some space, keep fewer checkpoints (--save-every) or choose "
+                         "another --out")
+
+
+@contextlib.contextmanager
+def _out_of_memory(cfg: TrainConfig) -> Iterator[None]:
+    """An out-of-memory error of the device as one line: the batch sizes to lower."""
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        raise LandscapeError(
+            f"the device ran out of memory training at --batch-size {cfg.batch_size} "
+            f"(--eval-batch-size {cfg.eval_batch_size}); lower them"
+        ) from exc
 
 
 def _read_resume(path: Path, cfg: TrainConfig, refuse: bool = True) -> dict[str, Any] | None:

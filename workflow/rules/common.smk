@@ -13,6 +13,7 @@ from snakemake.exceptions import WorkflowError
 
 from landscape.choices import DATA_FOLDERS, KINDS_1D, KINDS_2D, TEST_FILES, TRAIN_FILES
 from landscape.configs import (
+    DataConfig,
     DirectionsConfig,
     HessianConfig,
     SurfaceConfig,
@@ -21,6 +22,7 @@ from landscape.configs import (
 )
 from landscape.errors import LandscapeError
 from landscape.grid import parse_axis
+from landscape.paths import check_data_dir
 from landscape.plots.options import PlotOptions
 from landscape.settings import command_line, from_mapping
 
@@ -151,6 +153,12 @@ def validated(key: str, check, *args):
         raise WorkflowError(f"config key {key}: {exc}") from None
 
 
+def check_data(cfg: dict) -> None:
+    data = {"dataset": cfg["dataset"], "data_dir": cfg["data_dir"]}
+    validated("data_dir", lambda: from_mapping(DataConfig, data).validate())
+    validated("data_dir", check_data_dir, cfg["data_dir"], cfg["dataset"])
+
+
 def train_config(run: str) -> TrainConfig:
     data = {"dataset": config["dataset"], "data_dir": config["data_dir"]}
     return from_mapping(TrainConfig, {"model": RUNS[run]["model"], **data, **train_recipe(run)})
@@ -234,6 +242,7 @@ def check_plot(cfg: dict) -> None:
 
 def check_config(cfg: dict) -> None:
     """Checks beyond the schema, each naming the config key; run before any job."""
+    check_data(cfg)
     check_training(cfg)
     check_sweeps(cfg)
     check_panels(cfg["panels"], RUNS)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from pathlib import Path
 
 from landscape.atomic import atomic_write_bytes
 from landscape.cli.arguments import add_settings, config_from_args
 from landscape.configs import BenchConfig
-from landscape.errors import LandscapeError
+from landscape.paths import check_output_file
+from landscape.resources import check_disk
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,9 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     from landscape.bench import run_benchmark  # torchvision, PIL: lazily
 
-    out = Path(args.out)
-    if out.is_dir():
-        raise LandscapeError(f"--out {out} is a directory; name a JSON file")
+    out = check_output_file(args.out)  # before minutes of timing, not after
+    check_disk(f"writing {out}", out.parent, 64 * 1024)
     cfg = config_from_args(BenchConfig, args)
     result = run_benchmark(cfg)
     print(format_report(result))

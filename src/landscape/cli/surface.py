@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from landscape.cli.arguments import (
     add_flag, add_progress_argument, add_settings, allow_negative_values, config_from_args,
+    non_negative_float,
 )
 from landscape.configs import SurfaceConfig
 
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_settings(p, SurfaceConfig)
     add_flag(p, "--restart",
              "discard OUT.partial from an earlier run instead of resuming it")
+    p.add_argument("--flush-seconds", type=non_negative_float, default=10.0, metavar="S",
+                   help="save progress to OUT.partial every S seconds; a kill loses at most "
+                   "that much work (default: 10)")
     add_progress_argument(p)
     allow_negative_values(p)
     p.set_defaults(func=run)
@@ -34,7 +38,8 @@ def run(args: argparse.Namespace) -> None:
 
     cfg = config_from_args(SurfaceConfig, args)
     with sigterm_as_interrupt():
-        result = compute_surface(cfg, args.out, restart=args.restart, progress=args.progress)
+        result = compute_surface(cfg, args.out, restart=args.restart, progress=args.progress,
+                                 flush_seconds=args.flush_seconds)
     rate = result.computed_now / result.seconds if result.seconds > 0 else float("nan")
     print(f"wrote {result.path} ({result.points} points, {result.computed_now} computed now, "
           f"{result.seconds:.1f} s in all, {rate:.2f} points/s)")
