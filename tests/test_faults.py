@@ -98,6 +98,27 @@ def test_sweep_killed_at_seeded_moments_ends_as_an_uninterrupted_run(
         np.testing.assert_array_equal(resumed.values[name], values, err_msg=name)
 
 
+def hessian_args(checkpoint, dirs, out):
+    # 4 points, OUT.partial saved after each
+    return ["hessian", "--checkpoint", checkpoint, "--directions", dirs, "--x=-1:1:2",
+            "--y=-1:1:2", "--dataset", "synthetic", "--subset", "8", "--tol", "0.5",
+            "--max-iter", "4", "--device", "cpu", "--flush-seconds", "0", "--out", out]
+
+
+def test_hessian_sweep_killed_at_seeded_moments_ends_as_an_uninterrupted_run(
+        trained_checkpoint, directions, tmp_path):
+    reference, out = tmp_path / "reference.h5", tmp_path / "killed" / "hessian.h5"
+    assert landscape(*hessian_args(trained_checkpoint, directions, reference)).returncode == 0
+    schedule = kill_schedule(SEED, [("point", 3), ("write", 1), ("point", 1)])
+    outcomes = run_with_kills(hessian_args(trained_checkpoint, directions, out), schedule)
+    assert re.search(r"\(4 points, \d computed now", outcomes[-1].stdout)
+    assert not temporaries(out.parent) and sorted(os.listdir(out.parent)) == ["hessian.h5"]
+    expected, resumed = read_surface(reference), read_surface(out)
+    assert {"max_eig", "min_eig", "train_loss"} <= set(resumed.values)
+    for name, values in expected.values.items():
+        np.testing.assert_array_equal(resumed.values[name], values, err_msg=name)
+
+
 # ------------------------------------------------------------------------ the workflow
 
 
@@ -182,3 +203,4 @@ def test_sweep_falls_back_to_eager_when_compilation_fails(no_compiler, trained_c
     assert "engine_compile_error" not in eager.attrs
     for name, values in eager.values.items():
         np.testing.assert_array_equal(fallback.values[name], values, err_msg=name)
+

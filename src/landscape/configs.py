@@ -334,10 +334,6 @@ class EigenSettings:
                              choices=HESSIAN_PRECISIONS, group=EIGEN)
     seed: int = setting(0, "seed of the Lanczos start vector (the same at every point)",
                         minimum=0, group=EIGEN)
-    compile: bool = setting(False, "torch.compile the per-batch product: a one-time cost "
-                            "(about 20 s on a CPU), then faster products (1.2x to 4x measured "
-                            "on a CPU, docs/speed.md); for sweeps of more than a few points",
-                            group=EIGEN)
 
     def validate_eigen(self) -> None:
         check_settings(self)
@@ -412,7 +408,8 @@ class BenchConfig:
     model: str = setting(help=MODEL_HELP, choices=MODEL_NAMES, metavar="MODEL")
     mode: str = setting("sweep", "what to time per grid point: sweep (loss and accuracy) or "
                         "hessian (the largest and smallest Hessian eigenvalue; ours: Lanczos "
-                        "on torch.func products, reference: scipy eigsh on autograd products)",
+                        "on batched double-backward products, reference: scipy eigsh on "
+                        "DataLoader products)",
                         choices=BENCH_MODES)
     images: int = setting(512, "images per pass", minimum=1)
     points: int = setting(4, "timed grid points, spread over the 51 x 51 grid", minimum=1)
@@ -420,8 +417,8 @@ class BenchConfig:
     batch_size: int | None = setting(None, "our sweep's batch", minimum=1,
                                      none="64 on a CPU, from free memory on CUDA")
     compile: bool | None = setting(
-        None, "torch.compile our sweep and fast training step; the warm-up point pays for the "
-        "compilation", none="on CUDA only")
+        None, "torch.compile our sweep and fast training step (mode sweep only); the warm-up "
+        "point pays for the compilation", none="on CUDA only")
     device: str = _device()
     data: str = setting("random", "random uint8 images, or the first N synthetic training "
                         "images", choices=BENCH_DATA)
@@ -440,3 +437,6 @@ class BenchConfig:
 
     def validate(self) -> None:
         check_settings(self)
+        if self.mode == "hessian" and self.compile:
+            raise LandscapeError("compile: --mode hessian has nothing to compile (double "
+                                 "backward does not run under torch.compile); leave it out")

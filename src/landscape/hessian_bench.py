@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader
 
 from landscape.bench import (
     REFERENCE_BATCH, PILImages, device_name, grid_points, load_inputs, peak_mb, reset_peak,
-    sync_device, use_compile,
+    sync_device,
 )
 from landscape.configs import BenchConfig
 from landscape.device import resolve_device
@@ -113,8 +113,7 @@ def our_approach(model: nn.Module, data, dirs, device: torch.device, cfg: BenchC
     net = copy.deepcopy(model).to(device).eval()
     mover = Mover(align(dirs, net))
     precision = "tf32" if cfg.precision == "tf32" else "fp32"
-    op = HessianOperator(net, data.to(device), batch_size=cfg.batch_size, precision=precision,
-                         compile=use_compile(cfg, device))
+    op = HessianOperator(net, data.to(device), batch_size=cfg.batch_size, precision=precision)
     start = start_vector(op.size, cfg.seed, op.device, op.dtype)
 
     def point(a: float, b: float) -> tuple[float, float, int]:
@@ -158,7 +157,6 @@ def run_hessian_benchmark(cfg: BenchConfig) -> dict:
         "hessian_size": op.size,
         "batch_size": op.batch_size,
         "precision": op.precision,
-        "compiled": op.compiled,
         "tol": cfg.tol,
         "max_iter": cfg.max_iter,
         "memory_kind": "CUDA max allocated" if device.type == "cuda" else "process peak RSS",

@@ -350,7 +350,7 @@ def compute_surface(
     model, payload = load_model(cfg.checkpoint, cfg.arch)
     directions = read_directions(cfg.directions)
     alignment = check_sweep(model, directions, grid, splits)
-    inputs = provenance(cfg, payload)
+    inputs = {**provenance(cfg, payload), "compile": cfg.compile}
     inputs.update(check_origin(cfg, directions, inputs["checkpoint_sha256"]))
     attrs = sweep_attrs(inputs, splits, alignment.dir_type, cfg.precision, grid, shard)
     if cfg.grid_from is not None:
@@ -434,7 +434,6 @@ def provenance(cfg: SurfaceConfig, payload: Mapping[str, Any]) -> dict[str, Any]
         "subset_seed": (cfg.subset_seed if cfg.subset is not None and cfg.subset_rule == "random"
                         else None),
         "batch_size": cfg.batch_size,
-        "compile": cfg.compile,
     }
 
 

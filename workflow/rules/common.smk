@@ -207,7 +207,7 @@ def check_panels(panels: dict, runs: dict) -> None:
             raise WorkflowError(f"config key {key}: {', '.join(missing)} not in config key models")
 
 
-HESSIAN_KEYS = ("x", "y", "subset", "tol", "max_iter", "params", "compile")
+HESSIAN_KEYS = ("x", "y", "subset", "tol", "max_iter", "params")
 VTP_KEYS = ("surf_name", "log", "zmax", "encoding")
 
 
@@ -406,6 +406,16 @@ def path_style() -> str:
     return options(config["plot"], only=("surf_name", "dpi", "vmin", "vmax", "vlevel", "log"))
 
 
+def curvature_style() -> str:
+    """Settings of Fig. 7: the ratio's colour scale, the contour levels of the loss below."""
+    return " ".join(
+        [
+            options(config["curvature"], only=("ratio_max",)),
+            options(config["plot"], only=("dpi", "vmin", "vmax", "vlevel", "log")),
+        ]
+    )
+
+
 def curve_style() -> str:
     """Settings of the 1-D figures."""
     return options({**config["plot"]["curve"], "dpi": config["plot"]["dpi"]})
@@ -452,6 +462,12 @@ def panel_study(panel: str) -> str:
 
 
 def study_runs(wildcards) -> list[str]:
+    """The trained runs of a study; curvature trains nothing, so it has no table or curves."""
+    if not STUDY_RUNS.get(wildcards.study):
+        raise WorkflowError(
+            f"study {wildcards.study} trains no run in this config: results tables and "
+            f"training curves exist for {', '.join(trained_studies())}"
+        )
     return STUDY_RUNS[wildcards.study]
 
 

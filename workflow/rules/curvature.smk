@@ -61,7 +61,7 @@ rule plot_curvature:
         runtime=10,
     params:
         models=" ".join(config["curvature"]["models"]),
-        style=options(config["curvature"], only=("ratio_max",)),
+        style=curvature_style(),
         prefix=out_prefix,
     shell:
         "landscape curvature --surfaces {input} --models {params.models} {params.style}"

@@ -112,6 +112,14 @@ def add_flag(parser: argparse.ArgumentParser, flag_name: str, help: str) -> None
     parser.add_argument(flag_name, action="store_true", help=f"{help} (default: off)")
 
 
+def add_sweep_resume_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--restart`` and ``--flush-seconds``: how a sweep keeps and resumes OUT.partial."""
+    add_flag(parser, "--restart", "discard OUT.partial from an earlier run instead of resuming it")
+    parser.add_argument("--flush-seconds", type=non_negative_float, default=10.0, metavar="S",
+                        help="save progress to OUT.partial every S seconds; a kill loses at "
+                        "most that much work (default: 10)")
+
+
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar (default: only on a terminal)")

@@ -74,8 +74,7 @@ def format_hessian_report(result: dict) -> str:
     lines = [f"device: {result['device']}",
              (f"model {result['model']}, {result['images']} images, {result['points']} points,"
               f" Hessian over {result['hessian_size']} parameters, tol {result['tol']:g},"
-              f" ours at {result['precision']} (batch {result['batch_size']},"
-              f" {'compiled' if result['compiled'] else 'eager'})"),
+              f" ours at {result['precision']} (batch {result['batch_size']})"),
              (f"{'approach':<10} {'s/point':>10} {'products':>10} {'s/product':>10}"
               f" {'warm-up s':>10} {'peak MB':>10}  lambda_max, lambda_min per point")]
     names = ["reference", "ours"] if result.get("reference_s_per_point") is not None else ["ours"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from landscape.cli.arguments import (
-    add_flag, add_progress_argument, add_settings, allow_negative_values, config_from_args,
+    add_progress_argument, add_settings, add_sweep_resume_arguments, allow_negative_values,
+    config_from_args,
 )
 from landscape.cli.surface import sigterm_as_interrupt
 from landscape.configs import HessianConfig
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rerun the same command after a kill to resume.")
     p.add_argument("--out", required=True, help="surface file to write (.h5)")
     add_settings(p, HessianConfig)
-    add_flag(p, "--restart", "discard OUT.partial from an earlier run instead of resuming it")
+    add_sweep_resume_arguments(p)
     add_progress_argument(p)
     allow_negative_values(p)
     p.set_defaults(func=run)
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> None:
 
     cfg = config_from_args(HessianConfig, args)
     with sigterm_as_interrupt():
-        result = compute_hessian(cfg, args.out, restart=args.restart, progress=args.progress)
+        result = compute_hessian(cfg, args.out, restart=args.restart, progress=args.progress,
+                                 flush_seconds=args.flush_seconds)
     surface = result.surface
     owned = surface.computed
     missing = sum(int(np.isnan(surface.values[q][owned]).sum()) for q in EIGEN_QUANTITIES)

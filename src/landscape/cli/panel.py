@@ -1,4 +1,4 @@
-"""``landscape panel``: several surfaces side by side, the paper's Figs. 1, 5 and 6."""
+"""``landscape panel``: several surfaces side by side, the paper's Figs. 1, 3, 4, 5 and 6."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from landscape.plots.options import FigureOptions, PlotOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("panel", help="surfaces of several models in one figure (paper Figs. 1, 5)",
+    p = sub.add_parser("panel", help="surfaces of several models in one figure (paper Figs. 1, 3-6)",
                        description="Write PREFIX.<format>: the surfaces in a ROWS x COLS grid, "
                        "filled row by row, each titled with its model and, given --metrics, its "
                        "final test error. Fig. 5: --rows 2 --cols 3 --kind contour; Fig. 1: "

@@ -8,8 +8,8 @@ import signal
 from collections.abc import Iterator
 
 from landscape.cli.arguments import (
-    add_flag, add_progress_argument, add_settings, allow_negative_values, config_from_args,
-    non_negative_float,
+    add_progress_argument, add_settings, add_sweep_resume_arguments, allow_negative_values,
+    config_from_args,
 )
 from landscape.configs import SurfaceConfig
 
@@ -23,11 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "after a kill to resume.")
     p.add_argument("--out", required=True, help="surface file to write (.h5)")
     add_settings(p, SurfaceConfig)
-    add_flag(p, "--restart",
-             "discard OUT.partial from an earlier run instead of resuming it")
-    p.add_argument("--flush-seconds", type=non_negative_float, default=10.0, metavar="S",
-                   help="save progress to OUT.partial every S seconds; a kill loses at most "
-                   "that much work (default: 10)")
+    add_sweep_resume_arguments(p)
     add_progress_argument(p)
     allow_negative_values(p)
     p.set_defaults(func=run)

@@ -194,7 +194,7 @@ def plot_panel(surfaces: Sequence[str | Path], models: Sequence[str], out_prefix
                formats: Sequence[str] = ("pdf", "png"), dpi: int = 150,
                title: str | None = None, xlabel: str | None = None,
                ylabel: str | None = None) -> list[Path]:
-    """Write ``<out_prefix>.<format>``: the surfaces side by side (paper Figs. 1, 5, 6).
+    """Write ``<out_prefix>.<format>``: the surfaces side by side (paper Figs. 1, 3, 4, 5, 6).
 
     Each axes is titled with its model and, when ``metrics`` (one training metrics CSV per
     model) is given, the test error of the final epoch, 100 - test_acc.
