@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # GPU measurements for docs/speed.md, in parts that fit one device call each (estimates on an
-# H100/H200: parts 1+3 about 5 minutes, parts 2+4 about 4):
+# H100/H200: parts 1+3 about 5 minutes, parts 2+4 about 4, part 5 about 3):
 #   1. sweep: ResNet-56 over 50,000 images, the reference approach vs ours (auto precision,
 #      compiled), a few grid points, plus training images/s at batch 128;
 #   2. our sweep at each fixed precision (no reference), eager, and bf16 compiled;
 #   3. each precision's error vs float64 at the minimum and the corners of a ResNet-20
 #      trained for a few epochs on the synthetic set;
-#   4. training epoch time, plain and fast path (ResNet-56, synthetic images).
+#   4. training epoch time, plain and fast path (ResNet-56, synthetic images);
+#   5. Hessian eigenvalues at one point: the reference's approach (DataLoader, autograd,
+#      scipy eigsh twice) vs ours (Lanczos on device-side double-backward products).
 # Ends with a compact table; full JSON and logs go to $OUT (the device tool's folder) or
 # ./gpu_check_out.
 #
@@ -21,11 +23,13 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 if [[ -n "${SMOKE:-}" ]]; then
   DEVICE=cpu MODEL=resnet20 IMAGES=48 POINTS=2 TRAIN_STEPS=1 PROBE_MODEL=resnet20
   TABLE_IMAGES=48 TRAIN_SIZE=64 EPOCHS=1 TRAIN_MODEL=resnet20 LIMIT=600 COMPILE=--no-compile
+  HESSIAN_MODEL=resnet20 HESSIAN_IMAGES=32 HESSIAN_ITER=6
 else
   DEVICE=cuda MODEL=resnet56 IMAGES=50000 POINTS=3 TRAIN_STEPS=50 PROBE_MODEL=resnet20
   TABLE_IMAGES=10000 TRAIN_SIZE=9984 EPOCHS=2 TRAIN_MODEL=resnet56 LIMIT=420 COMPILE=--compile
+  HESSIAN_MODEL=resnet56 HESSIAN_IMAGES=5000 HESSIAN_ITER=100
 fi
-PARTS=${PARTS:-1 2 3 4}
+PARTS=${PARTS:-1 2 3 4 5}
 DATA="$OUT/data"
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 lm() { timeout "$LIMIT" "$PY" -m landscape "$@"; }
@@ -67,6 +71,11 @@ part 4 && for mode in plain fast; do
     || echo "   training ($mode) failed: see $OUT/train_$mode.log"
 done
 
+part 5 && step "5. Hessian eigenvalues, $HESSIAN_MODEL x $HESSIAN_IMAGES images: reference vs ours"
+part 5 && { lm bench --mode hessian --model "$HESSIAN_MODEL" --images "$HESSIAN_IMAGES" \
+  --points 1 --max-iter "$HESSIAN_ITER" --device "$DEVICE" --out "$OUT/hessian.json" \
+  >"$OUT/hessian.log" 2>&1 || echo "   Hessian bench failed: see $OUT/hessian.log"; }
+
 step "summary"
 "$PY" - "$OUT" "$TRAIN_SIZE" <<'EOF'
 import csv, json, sys
@@ -107,6 +116,12 @@ if t:
     print("rel. loss error vs float64 " + " ".join(f"{c:>9}" for c in cols))
     for mode, row in table.items():
         print(f"  {mode:<25} " + " ".join(f"{row[c]:>9.1e}" for c in cols))
+h = load("hessian.json")
+if h:
+    print(f"Hessian {h['model']} x {h['images']} images, {h['device']}: "
+          + "; ".join(f"{n} {h[f'{n}_s_per_point']:.1f} s/point, {h[f'{n}_products'][0]} products"
+                      for n in ("reference", "ours") if h.get(f"{n}_s_per_point") is not None)
+          + (f"; speedup {h['speedup']:.2f}x" if h.get("speedup") else ""))
 train_size = int(sys.argv[2])
 for mode in ("plain", "fast"):
     try:

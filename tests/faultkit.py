@@ -123,7 +123,8 @@ def reference_smoke(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) ->
 
     if str(data_dir) not in _SMOKE_RUNS:
         workdir = tmp_path_factory.mktemp("smoke_reference")
-        smoke_run(workdir, data_dir)
+        _, seconds = smoke_run(workdir, data_dir)
+        print(f"smoke preset: {seconds:.0f} s on {os.cpu_count()} cores")
         _SMOKE_RUNS[str(data_dir)] = workdir
     return _SMOKE_RUNS[str(data_dir)]
 

@@ -111,16 +111,18 @@ rule training_curves:
         " --out-prefix {params.prefix} --formats pdf png {params.style} > {log} 2>&1"
 
 
-# The README's front picture: this run's panel, copied into docs/img/. Not part of `all`; run
+# The README's pictures: this run's paper figures, copied into docs/img/. Not part of `all`;
 #   snakemake --cores 2 docs/img/smoke_fig5_panel.png --configfile presets/smoke.yaml
-# (the target before --configfile, which takes every name after it for a config file)
-rule front_picture:
+# (the targets before --configfile, which takes every name after it for a config file)
+rule readme_picture:
     input:
-        PANEL.replace("{ext}", "png"),
+        f"{RUN}/figures/{{figure}}.png",
     output:
-        f"docs/img/{config['run_name']}_{{panel}}.png",
+        f"docs/img/{config['run_name']}_{{figure}}.png",
     log:
-        f"{LOGS}/front_picture/{{panel}}.log",
+        f"{LOGS}/readme_picture/{{figure}}.log",
+    wildcard_constraints:
+        figure=r"fig[1-9]_[\w.]+",
     threads: 1
     shell:
         "cp {input} {output} > {log} 2>&1"
