@@ -1,9 +1,10 @@
 """Faults: a kill at any moment loses nothing, and a compiler that fails is survived.
 
-- Each long-running stage (train, surface) runs under a seeded schedule of SIGKILLs at
-  points inside its work (``landscape.faults`` sites: inside an epoch, during a checkpoint
-  or progress write, between a point's evaluation and its storing), is rerun after each, and
-  must end with the tensors and arrays of an uninterrupted run and no temporary file.
+- Each long-running stage (train, surface, hessian, trajectory) runs under a seeded schedule
+  of SIGKILLs at points inside its work (``landscape.faults`` sites: inside an epoch, during
+  a checkpoint or progress write, between a point's evaluation and its storing), is rerun
+  after each, and must end with the tensors and arrays of an uninterrupted run and no
+  temporary file.
 - Snakemake itself, killed with all its jobs at a seeded moment of the smoke run, then
   unlocked and rerun with ``--rerun-incomplete``, ends with the same arrays and
   byte-identical figures as an uninterrupted run.
@@ -117,6 +118,35 @@ def test_hessian_sweep_killed_at_seeded_moments_ends_as_an_uninterrupted_run(
     assert {"max_eig", "min_eig", "train_loss"} <= set(resumed.values)
     for name, values in expected.values.items():
         np.testing.assert_array_equal(resumed.values[name], values, err_msg=name)
+
+
+def h5_arrays(path):
+    """Every dataset of an HDF5 file, by name."""
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        arrays = {}
+        fh.visititems(lambda name, obj: arrays.__setitem__(name, obj[()])
+                      if isinstance(obj, h5py.Dataset) else None)
+    return arrays
+
+
+def test_trajectory_killed_while_writing_ends_as_an_uninterrupted_run(trained_checkpoint, tmp_path):
+    # the PCA of epochs 0-2; a kill inside the second write (the path, after the directions)
+    # and then inside the first: a rerun starts over and writes both
+    def args(folder):
+        return ["trajectory", "--checkpoints", trained_checkpoint.parent, "--out",
+                folder / "path.h5", "--out-directions", folder / "pca.h5", "--no-progress"]
+
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    assert landscape(*args(reference)).returncode == 0
+    run_with_kills(args(killed), kill_schedule(SEED, [("write", 2), ("write", 1)]))
+    assert not temporaries(killed) and sorted(os.listdir(killed)) == ["path.h5", "pca.h5"]
+    for name in ("path.h5", "pca.h5"):
+        expected, resumed = h5_arrays(reference / name), h5_arrays(killed / name)
+        assert sorted(resumed) == sorted(expected) and expected, name
+        for key, values in expected.items():
+            np.testing.assert_array_equal(resumed[key], values, err_msg=f"{name}:{key}")
 
 
 # ------------------------------------------------------------------------ the workflow

@@ -503,7 +503,7 @@ def test_second_dry_run_has_nothing_to_do(smoke):
 @pytest.mark.parametrize("change, reruns", [
     # a figure setting reruns only the figures that draw 2-D contours
     ({"plot": {"vmax": 5}}, {"plot_surface": 4, "panel": 5, "plot_trajectory": 2,
-                             "plot_random_path": 1}),
+                             "plot_random_path": 1, "plot_curvature": 1}),
     # a 1-D figure setting only the 1-D figures
     ({"plot": {"curve": {"log": True}}}, {"plot_curve": 4, "panel": 1, "plot_interpolation": 1}),
     # a grid change that surface's sweeps and what draws them, never training
