@@ -3,8 +3,9 @@
 
 The cluster is this machine: munged, slurmctld and slurmd (Debian's ``slurm-wlm`` and
 ``munge``, 22.05) with a configuration in a temporary folder (``SLURM_CONF``), no accounting
-daemon, and one GPU that is ``/dev/null`` (so the rules' ``gpu=1`` turn into ``--gpus=1``
-as on a real GPU partition, and GPU jobs queue one at a time). Every job but the local ones
+daemon, and two GPUs that are ``/dev/null`` and ``/dev/zero`` (so the rules' ``gpu=1`` turn
+into ``--gpus=1`` as on a real GPU partition, and GPU jobs queue two at a time, one per
+core). Every job but the local ones
 must have been a SLURM job (its job id in Snakemake's log, its state COMPLETED in squeue, the
 plugin's status polling with squeue, as sacct needs the accounting daemon), and the results
 must equal a local run's: the same arrays, byte-identical figures.
@@ -74,7 +75,7 @@ MinJobAge=3600
 SchedulerParameters=sched_interval=2
 SlurmdParameters=config_overrides
 GresTypes=gpu
-NodeName={node} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory=64000 Gres=gpu:1 State=UNKNOWN
+NodeName={node} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory=64000 Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
 
@@ -98,7 +99,8 @@ def cluster(tmp_path_factory) -> Iterator[dict[str, str]]:
     node = socket.gethostname().split(".")[0]
     conf = root / "slurm.conf"
     conf.write_text(slurm_conf(root, node))
-    (root / "gres.conf").write_text(f"NodeName={node} Name=gpu File=/dev/null\n")
+    (root / "gres.conf").write_text("".join(f"NodeName={node} Name=gpu File={device}\n"
+                                            for device in ("/dev/null", "/dev/zero")))
     # snakemake-executor-plugin-slurm-jobstep drops every SLURM_* variable, SLURM_CONF too,
     # before the srun it runs inside each job; a cluster keeps its configuration in
     # /etc/slurm, this one in a temporary folder, which this srun passes on.
