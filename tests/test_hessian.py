@@ -414,3 +414,10 @@ def test_bench_hessian_mode_runs_both_approaches(tmp_path, data_dir, capsys):
     assert abs(ours_max - ref_max) <= 0.1 * radius  # the same operator, to the tolerance
     assert result["ours_products"][0] <= 100 and result["reference_products"][0] > 0
     assert result["speedup"] > 0
+
+
+def test_bench_hessian_mode_refuses_compile(cli_error, tmp_path):
+    message = cli_error("bench", "--mode", "hessian", "--model", "resnet20", "--compile",
+                        "--device", "cpu", "--out", tmp_path / "b.json")
+    assert "compile: --mode hessian has nothing to compile" in message
+    assert not (tmp_path / "b.json").exists()
