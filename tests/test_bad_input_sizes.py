@@ -68,6 +68,10 @@ CASES = {
     "1-D grid of 10^9 points": (
         lambda c, d, h, hd, out: surface_args(c, d, out, "--x=-1:1:1000000000"),
         "the sweep on a 1000000000 grid (1,000,000,000 points) needs about"),
+    "Hessian map on a grid of 10^9 points": (
+        lambda c, d, h, hd, out: ["hessian", *surface_args(c, d, out, "--x=-1:1:31623",
+                                                           "--y=-1:1:31623")[1:]],
+        "the sweep on a 31623 x 31623 grid (1,000,014,129 points) needs about"),
     "plot of another tool's huge surface": (
         lambda c, d, h, hd, out: ["plot", "--surface", h, "--out-prefix", out.with_suffix("")],
         "reading surface file"),

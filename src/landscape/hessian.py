@@ -42,16 +42,14 @@ from torch.func import functional_call
 from landscape import data as datasets
 from landscape import precision as policy
 from landscape import resources
-from landscape.checkpoint import load_model
 from landscape.configs import HESSIAN_PARAMS, EigenSettings, HessianConfig
-from landscape.device import resolve_device
-from landscape.directions import Directions, read_directions
+from landscape.directions import Directions
 from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn, batch_sums, floating_dtype, model_device
 from landscape.grid import Grid, Shard
 from landscape.surface import (
-    ENGINE_PREFIX, Measure, SweepResult, check_origin, check_sweep, engine_settings, load_split,
-    provenance, resume_state, run_sweep, sweep_attrs,
+    ENGINE_PREFIX, Measure, SweepResult, check_sweep, engine_settings, load_split, resume_state,
+    run_sweep, sweep_attrs, sweep_inputs,
 )
 from landscape.surface_file import split_quantities
 
@@ -359,16 +357,10 @@ def compute_hessian(
     Every check (settings, inputs, a partial file's identity) runs before the data is loaded.
     """
     grid, shard = cfg.validate()
-    for name in (cfg.checkpoint, cfg.directions):
-        if Path(out).resolve() == Path(name).resolve():
-            raise LandscapeError(f"--out {out} would overwrite the input {name}")
-    device = resolve_device(cfg.device)
-    model, payload = load_model(cfg.checkpoint, cfg.arch)
-    directions = read_directions(cfg.directions)
-    alignment = check_sweep(model, directions, grid, [cfg.split])
-    inputs = provenance(cfg, payload)
-    inputs.update(check_origin(cfg, directions, inputs["checkpoint_sha256"]))
-    attrs = {**inputs, **eigen_attrs(cfg)}
+    inputs = sweep_inputs(cfg, out, grid, shard, [cfg.split], hessian_quantities(cfg.split))
+    model, directions, alignment = inputs.model, inputs.directions, inputs.alignment
+    device = inputs.device
+    attrs = {**inputs.attrs, **eigen_attrs(cfg)}
     if not restart:  # refuse another sweep's partial file before loading any data
         names = set(selected_parameters(model, cfg.params))
         size = sum(p.numel() for n, p in model.named_parameters() if n in names)

@@ -342,17 +342,10 @@ def compute_surface(
     """
     grid, shard = cfg.validate()
     splits = [s for s in datasets.SPLITS if s in cfg.splits]  # one order, whatever was typed
-    for name in (cfg.checkpoint, cfg.directions):
-        if Path(out).resolve() == Path(name).resolve():
-            raise LandscapeError(f"--out {out} would overwrite the input {name}")
-    check_sweep_size(grid, split_quantities(splits), shard, out)
-    device = resolve_device(cfg.device)
-    model, payload = load_model(cfg.checkpoint, cfg.arch)
-    directions = read_directions(cfg.directions)
-    alignment = check_sweep(model, directions, grid, splits)
-    inputs = {**provenance(cfg, payload), "compile": cfg.compile}
-    inputs.update(check_origin(cfg, directions, inputs["checkpoint_sha256"]))
-    attrs = sweep_attrs(inputs, splits, alignment.dir_type, cfg.precision, grid, shard)
+    inputs = sweep_inputs(cfg, out, grid, shard, splits, split_quantities(splits))
+    model, alignment, device = inputs.model, inputs.alignment, inputs.device
+    attrs = sweep_attrs({**inputs.attrs, "compile": cfg.compile}, splits, alignment.dir_type,
+                        cfg.precision, grid, shard)
     if cfg.grid_from is not None:
         attrs["grid_from"] = _grid_source(cfg.grid_from, cfg.directions, attrs["directions_sha256"])
     start = resume_state(out, attrs, grid, shard, restart)
@@ -381,6 +374,35 @@ def compute_surface(
     return run_sweep(model, alignment, grid, *split_measure(evaluators), out, shard=shard,
                      attrs=attrs, start=start, subset_indices=indices, dir_file=str(cfg.directions),
                      progress=progress, flush_seconds=flush_seconds, on_point=on_point)
+
+
+@dataclass
+class SweepInputs:
+    """A sweep's checked inputs: the model, its directions aligned to it, the device and
+    the provenance attributes of the files."""
+
+    model: nn.Module
+    directions: Directions
+    alignment: Alignment
+    device: torch.device
+    attrs: dict[str, Any]
+
+
+def sweep_inputs(cfg: SurfaceConfig, out: str | Path, grid: Grid, shard: Shard,
+                 splits: list[str], quantities: list[str]) -> SweepInputs:
+    """Check and load what a surface or Hessian sweep reads, before any data: ``out`` is no
+    input, the arrays fit, checkpoint and directions fit the grid and each other."""
+    for name in (cfg.checkpoint, cfg.directions):
+        if Path(out).resolve() == Path(name).resolve():
+            raise LandscapeError(f"--out {out} would overwrite the input {name}")
+    check_sweep_size(grid, quantities, shard, out)
+    device = resolve_device(cfg.device)
+    model, payload = load_model(cfg.checkpoint, cfg.arch)
+    directions = read_directions(cfg.directions)
+    alignment = check_sweep(model, directions, grid, splits)
+    attrs = provenance(cfg, payload)
+    attrs.update(check_origin(cfg, directions, attrs["checkpoint_sha256"]))
+    return SweepInputs(model, directions, alignment, device, attrs)
 
 
 def check_origin(cfg: SurfaceConfig, directions: Directions, checkpoint_sha256: str
