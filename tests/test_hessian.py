@@ -20,6 +20,7 @@ from landscape.directions import random_directions, write_directions
 from landscape.grid import Grid, Shard
 from landscape.hessian import (
     HessianOperator, extreme_eigenvalues, hessian_sweep, lanczos_extremes, start_vector,
+    weight_beyond, weight_threshold,
 )
 from landscape.models import get_model
 from landscape.surface import partial_path
@@ -148,6 +149,119 @@ def test_both_ends_without_a_guessed_shift(spectrum):
         assert shifted[np.abs(shifted).argmax()] + 0.51 * largest == spectrum.max()
 
 
+def hessian_like(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """An explicit symmetric matrix with a Hessian's spectrum: a dense bulk near zero, a few
+    large positive outliers, one isolated negative eigenvalue; and a start vector whose share
+    along that eigenvector is what a random start has in 10^6 dimensions (1/1000 of the
+    weight). Returns (matrix, its eigenvalues) and the start."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.concatenate([[-rng.uniform(1, 15)], rng.uniform(20, 100, 5),
+                               rng.uniform(-0.5, 3, 50), rng.normal(0, 0.05, n - 56)])
+    rotation, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    matrix = (rotation * spectrum) @ rotation.T
+    start = rng.normal(size=n)
+    start -= (1 - np.sqrt(n / 1e6)) * (rotation[:, 0] @ start) * rotation[:, 0]
+    return (matrix + matrix.T) / 2, spectrum, start / np.linalg.norm(start)
+
+
+def residual_rule(matrix: np.ndarray, start: np.ndarray, tol: float) -> tuple[float, float]:
+    """The former stopping rule, for contrast: stop when both Ritz residuals ``beta_k |s_k|``
+    are below ``tol`` times the largest Ritz magnitude (full reorthogonalization)."""
+    basis, alphas, betas, q = [], [], [], start
+    while True:
+        basis.append(q)
+        w = matrix @ q
+        alphas.append(w @ q)
+        w = w - alphas[-1] * q - (betas[-1] * basis[-2] if betas else 0)
+        stacked = np.array(basis)
+        for _ in range(2):
+            w = w - stacked.T @ (stacked @ w)
+        beta = np.linalg.norm(w)
+        ritz, vectors = np.linalg.eigh(np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1))
+        residual = beta * np.abs(vectors[-1])
+        if max(residual[0], residual[-1]) <= tol * np.abs(ritz).max():
+            return ritz[0], ritz[-1]
+        betas.append(beta)
+        q = w / beta
+
+
+@pytest.mark.parametrize("tol", [1e-1, 1e-2])
+def test_extremes_of_hessian_like_spectra_are_within_tol_or_nan(tol):
+    """Over many seeds, no end is confidently wrong: each is within tol x spectral radius of
+    the true extreme (or NaN); the former residual rule misses lambda_min on these."""
+    wrong_before, nan = 0, 0
+    for seed in range(40):
+        matrix, spectrum, start = hessian_like(300, seed)
+        operator = torch.as_tensor(matrix)
+        found = lanczos_extremes(operator.__matmul__, torch.as_tensor(start), tol=tol,
+                                 max_iter=150)
+        radius = np.abs(spectrum).max()
+        for got, true in ((found.min, spectrum.min()), (found.max, spectrum.max())):
+            if np.isnan(got):
+                nan += 1
+            else:
+                assert abs(got - true) <= tol * radius, (seed, got, true)
+        assert found.iterations < 60
+        wrong_before += abs(residual_rule(matrix, start, tol)[0] - spectrum.min()) > tol * radius
+    assert nan == 0  # a spectrum this clear must be found, not given up on
+    assert wrong_before >= 5  # the family is hard: the former rule was confidently wrong
+
+
+def test_weight_beyond_bounds_the_true_weight():
+    """The Christoffel bound is never below the start vector's actual weight beyond an edge."""
+    rng = np.random.default_rng(3)
+    spectrum = np.concatenate([rng.normal(0, 1, 200), [-6.0, 9.0]])
+    start = rng.normal(size=spectrum.size)
+    start /= np.linalg.norm(start)
+    q, previous, alphas, betas = start, np.zeros_like(start), [], []
+    for _ in range(12):
+        w = spectrum * q - (betas[-1] * previous if betas else 0)
+        alphas.append(w @ q)
+        w = w - alphas[-1] * q
+        previous, q = q, w / np.linalg.norm(w)
+        betas.append(np.linalg.norm(w))
+        ritz = np.linalg.eigvalsh(np.diag(alphas) + np.diag(betas[:-1], 1)
+                                  + np.diag(betas[:-1], -1))
+        for edge in np.linspace(ritz[0] - 4, ritz[0] - 1e-3, 7):
+            true = (start[spectrum <= edge] ** 2).sum()
+            assert weight_beyond(alphas, betas, edge) >= true * (1 - 1e-9)
+        for edge in np.linspace(ritz[-1] + 1e-3, ritz[-1] + 4, 7):
+            true = (start[spectrum >= edge] ** 2).sum()
+            assert weight_beyond(alphas, betas, edge) >= true * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("n", [2, 3, 50, 10_000, 10**7])
+def test_weight_threshold_is_a_safe_beta_quantile(n):
+    from scipy.stats import beta
+
+    for miss in (0.05, 5e-4):
+        c = weight_threshold(n, miss)
+        assert beta.cdf(c, 0.5, (n - 1) / 2) <= miss
+        assert beta.cdf(c, 0.5, (n - 1) / 2) >= 0.5 * miss  # and not needlessly small
+
+
+@pytest.mark.parametrize("tol", [1e-1, 1e-2])
+def test_small_network_extremes_within_tol_or_nan(images, tol):
+    model = tiny_model()
+    op = HessianOperator(model, images)
+    spectrum = torch.linalg.eigvalsh(explicit_hessian(model, images, op.names))
+    radius = spectrum.abs().max().item()
+    for seed in range(10):
+        found = extreme_eigenvalues(model, images, EigenSettings(tol=tol, seed=seed))
+        for got, true in ((found.max, spectrum[-1].item()), (found.min, spectrum[0].item())):
+            assert np.isnan(got) or abs(got - true) <= tol * radius
+
+
+@pytest.mark.parametrize("tol", [0.0, 1.0, 1.5])
+def test_tol_outside_zero_one_is_refused(tol, capsys):
+    with pytest.raises(Exception, match=r"tol must be in \(0, 1\)"):
+        EigenSettings(tol=tol).validate_eigen()
+    with pytest.raises(SystemExit):
+        main(["hessian", "--checkpoint", "c.pt", "--directions", "d.h5", "--x=-1:1:3",
+              "--out", "h.h5", "--tol", str(tol)])
+    assert "argument --tol: must be in (0, 1)" in capsys.readouterr().err
+
+
 def test_not_converged_ends_are_nan_with_a_warning(images, caplog):
     model = tiny_model()
     dirs = random_directions(model, axes=1, seed=0)
@@ -158,7 +272,7 @@ def test_not_converged_ends_are_nan_with_a_warning(images, caplog):
     values = result.surface.values
     assert np.isnan(values["max_eig"]).all() and np.isnan(values["min_eig"]).all()
     assert (values["hvp_count"] == 3).all() and np.isfinite(values["train_loss"]).all()
-    assert "did not reach tol 0.01 within 3 products" in caplog.text
+    assert "could not vouch for both ends to tol 0.01 within 3 products" in caplog.text
     assert "4 eigenvalues" in caplog.text and "did not converge" in caplog.text
 
 
@@ -267,7 +381,7 @@ def test_cli_hessian_writes_a_surface_file(files, data_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--tol", "0"], "--tol: must be positive"),
+    (["--tol", "0"], "--tol: must be in (0, 1)"),
     (["--max-iter", "1"], "max_iter must be >= 2, got 1"),
     (["--params", "biases"], "argument --params: invalid choice"),
     (["--subset", "100000"], "subset 100000 is larger than the 10000 images"),
@@ -277,7 +391,7 @@ def test_cli_hessian_bad_input(files, data_dir, tmp_path, cli_error, capsys, ext
     argv = ["hessian", "--checkpoint", ckpt, "--directions", dirs, "--x=-1:1:2",
             "--dataset", "synthetic", "--data-dir", data_dir, "--device", "cpu",
             "--out", tmp_path / "h.h5", *extra]
-    if "invalid choice" in message or "must be positive" in message:  # argparse's own check
+    if "invalid choice" in message or "must be in (0, 1)" in message:  # argparse's own check
         with pytest.raises(SystemExit) as exit_info:
             main([str(a) for a in argv])
         assert exit_info.value.code == 2 and message in capsys.readouterr().err

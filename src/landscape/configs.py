@@ -320,9 +320,10 @@ class EigenSettings:
         "matrices", "parameters the Hessian is taken over: matrices (those with 2 or more "
         "dimensions: conv filters, Linear weights; the reference's choice) or all (biases and "
         "BatchNorm too)", choices=HESSIAN_PARAMS, group=EIGEN)
-    tol: float = setting(1e-2, "relative tolerance: each end stops when its Lanczos residual "
-                         "is below tol times the largest |eigenvalue| (the reference's "
-                         "eigsh tol=1e-2)", minimum=0, above=True, group=EIGEN)
+    tol: float = setting(1e-2, "relative accuracy, in (0, 1): each end is reported once it is "
+                         "within tol x the spectral radius of the true extreme with 99.9%% "
+                         "confidence (docs/curvature.md)", minimum=0, above=True, maximum=1,
+                         below=True, group=EIGEN)
     max_iter: int = setting(100, "most Lanczos iterations (Hessian-vector products) per point; "
                             "an end not converged by then is stored as NaN, with a warning",
                             minimum=2, group=EIGEN)

@@ -14,10 +14,13 @@ as for loss surfaces and in the reference):
   divided by the number of images. The first product at a point also gives the loss and
   accuracy there (the primal pass computes them).
 - ``lanczos_extremes``: Lanczos with full reorthogonalization from a seeded start vector.
-  Both ends come from one Krylov space: the largest and smallest Ritz values, each stopping
-  when its residual bound ``|beta_k s_k|`` is below ``tol`` times the largest Ritz magnitude
-  (no guess of a shift, unlike the reference's ``0.51 * lambda_max``). An end that has not
-  converged after ``max_iter`` products is NaN, and a warning says so.
+  Both ends come from one Krylov space: the largest and smallest Ritz values. An end is
+  reported only once no eigenvalue can lie beyond it by more than ``tol`` times the largest
+  Ritz magnitude, with 99.9 % confidence over the start vector (a Christoffel-function
+  bound on the start's spectral weight out there, ``weight_beyond``, below the weight any
+  eigenvector has in a random start, ``weight_threshold``); no guess of a shift, unlike
+  the reference's ``0.51 * lambda_max``. An end not settled after ``max_iter`` products
+  is NaN, and a warning says so.
 
 ``hessian_sweep`` runs the surface sweep's loop (``landscape.surface.run_sweep``: same grid,
 shards, ``.partial`` resume and merge) with these as the measured quantities: ``max_eig``,
@@ -169,17 +172,21 @@ class HessianOperator:
 # ------------------------------------------------------------------------------- Lanczos
 
 
+CONFIDENCE = 0.999  # chance that both reported ends are within tol (over the start vector)
+
+
 @dataclass
 class Extremes:
-    """The extreme eigenvalues found; an end that did not converge is NaN (its last Ritz value
-    and residual are kept for the warning)."""
+    """The extreme eigenvalues found; an end that cannot be trusted is NaN (its last Ritz
+    value and the bound on the start vector's weight beyond it are kept for the warning)."""
 
     max: float
     min: float
     max_ritz: float
     min_ritz: float
-    max_residual: float
-    min_residual: float
+    max_weight: float  # bound on the start's spectral weight above max_ritz + tol * radius
+    min_weight: float  # ... below min_ritz - tol * radius
+    threshold: float  # weight below which an end counts as found
     iterations: int
 
     @property
@@ -194,25 +201,74 @@ def start_vector(size: int, seed: int, device: torch.device, dtype: torch.dtype)
     return (v / v.norm()).to(device=device, dtype=dtype)
 
 
+def weight_threshold(n: int, miss: float) -> float:
+    """A weight ``c`` such that a fixed unit vector's weight in a random start, ``(u . q)^2``,
+    falls below ``c`` with probability at most ``miss``.
+
+    For ``q`` uniform on the unit sphere of R^n the weight ``w`` is Beta(1/2, (n-1)/2), and
+    ``w < c`` exactly when ``|T| < s = sqrt(c (n-1) / (1-c))`` for ``T`` Student's t with
+    ``n-1`` degrees of freedom. Its density peaks at 0, so ``P(|T| < s) <= 2 s f(0)``: taking
+    ``s = miss / (2 f(0))`` is safe for every ``n``, and tight for small ``miss``.
+    """
+    if n < 2:
+        return 0.0  # the only direction has all the weight
+    dof = n - 1
+    peak = math.exp(math.lgamma((dof + 1) / 2) - math.lgamma(dof / 2)) / math.sqrt(dof * math.pi)
+    s = miss / (2 * peak)
+    return s * s / (s * s + dof)
+
+
+def weight_beyond(alphas: list[float], betas: list[float], edge: float) -> float:
+    """Bound on the start vector's spectral weight on the far side of ``edge``.
+
+    ``alphas`` (k of them) and ``betas`` (k: the last is the norm of the new residual) are the
+    Lanczos recurrence, so the Lanczos polynomials ``P_0 .. P_k`` are orthonormal under the
+    start vector's spectral measure. For ``edge`` outside the Ritz values of the k x k
+    tridiagonal, the polynomial ``K(x, edge) / K(edge, edge)`` (``K`` the Christoffel kernel)
+    is 1 at ``edge``, has all its zeros on the Ritz side, so is at least 1 in absolute value
+    beyond ``edge``; its mean square is ``1 / sum_j P_j(edge)^2``, which therefore bounds
+    the weight beyond ``edge`` whatever the spectrum.
+    """
+    total, previous, current = 1.0, 0.0, 1.0
+    for j, (alpha, beta) in enumerate(zip(alphas, betas)):
+        if beta <= 0:
+            return math.inf  # an exhausted space: the caller treats it as exact
+        following = ((edge - alpha) * current - (betas[j - 1] if j else 0.0) * previous) / beta
+        previous, current = current, following
+        total += current * current
+        if total > 1e200:  # far beyond any threshold; avoid overflow
+            break
+    return 1.0 / total
+
+
 def lanczos_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, *,
-                     tol: float = 1e-2, max_iter: int = 100) -> Extremes:
+                     tol: float = 1e-2, max_iter: int = 100,
+                     confidence: float = CONFIDENCE) -> Extremes:
     """Largest and smallest eigenvalue of the symmetric operator ``matvec`` by Lanczos.
 
     ``start`` is a unit vector (its dtype and device are those of the basis). Each iteration
     is one product; the basis is reorthogonalized in full (twice, classical Gram-Schmidt),
     so no ghost copies of converged eigenvalues appear. The small tridiagonal problem is
-    solved in float64 on the CPU. An end converges when its residual bound
-    ``beta_k |s_k[last]|`` is at most ``tol * max(|theta_min|, |theta_max|)``; an exhausted
-    Krylov space (``beta_k`` ~ 0) is exact.
+    solved in float64 on the CPU.
+
+    Stopping rule, sound for the extremes: the smallest Ritz value ``theta_min`` is never below
+    ``lambda_min``; it is reported once the start vector's spectral weight below
+    ``theta_min - tol * r`` (``r`` the largest Ritz magnitude) is bounded (``weight_beyond``)
+    under the weight that any fixed eigenvector has in a random start with probability
+    ``1 - (1 - confidence) / 2`` (``weight_threshold``). Then ``lambda_min`` lies within
+    ``tol * r`` of ``theta_min`` with that probability; the same for ``lambda_max``. An end
+    that is not settled within ``max_iter`` products is NaN; an exhausted Krylov space
+    (``beta_k`` ~ 0) is exact.
     """
     n = start.numel()
     steps = min(max_iter, n)
+    threshold = weight_threshold(n, (1 - confidence) / 2)
     basis = torch.empty((steps, n), dtype=start.dtype, device=start.device)
     alphas: list[float] = []
     betas: list[float] = []
     q = start
     ritz = np.zeros(1)
-    residuals = np.full(1, np.inf)
+    weights = (math.inf, math.inf)
     done = (False, False)
     for k in range(steps):
         basis[k] = q
@@ -220,7 +276,7 @@ def lanczos_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], start: torc
         alpha = torch.dot(w.double(), q.double()).item()
         if not math.isfinite(alpha):  # an overflowed loss: no eigenvalue to find here
             alphas.append(alpha)
-            ritz, residuals, done = np.full(1, np.nan), np.full(1, np.nan), (False, False)
+            ritz, weights, done = np.full(1, np.nan), (math.nan, math.nan), (False, False)
             break
         w = w - alpha * q
         if k:
@@ -229,12 +285,15 @@ def lanczos_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], start: torc
             w = w - basis[: k + 1].T @ (basis[: k + 1] @ w)
         beta = w.double().norm().item()
         alphas.append(alpha)
-        tridiagonal = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-        ritz, vectors = np.linalg.eigh(tridiagonal)
-        scale = max(abs(ritz[0]), abs(ritz[-1]))
-        residuals = beta * np.abs(vectors[-1])
-        exhausted = beta <= 1e-10 * scale or k + 1 == n
-        done = tuple(exhausted or residuals[i] <= tol * scale for i in (-1, 0))
+        ritz = np.linalg.eigvalsh(np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1))
+        radius = max(abs(ritz[0]), abs(ritz[-1]))
+        if beta <= 1e-10 * radius or k + 1 == n:  # the Krylov space is invariant: exact
+            weights, done = (0.0, 0.0), (True, True)
+            break
+        margin = tol * radius
+        weights = (weight_beyond(alphas, [*betas, beta], ritz[-1] + margin),
+                   weight_beyond(alphas, [*betas, beta], ritz[0] - margin))
+        done = (weights[0] <= threshold, weights[1] <= threshold)
         if all(done):
             break
         betas.append(beta)
@@ -243,8 +302,8 @@ def lanczos_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], start: torc
         max=float(ritz[-1]) if done[0] else math.nan,
         min=float(ritz[0]) if done[1] else math.nan,
         max_ritz=float(ritz[-1]), min_ritz=float(ritz[0]),
-        max_residual=float(residuals[-1]), min_residual=float(residuals[0]),
-        iterations=len(alphas),
+        max_weight=float(weights[0]), min_weight=float(weights[1]),
+        threshold=threshold, iterations=len(alphas),
     )
 
 
@@ -273,10 +332,11 @@ def eigen_measure(op: HessianOperator, settings: EigenSettings, split: str) -> M
         found = lanczos_extremes(op, start, tol=settings.tol, max_iter=settings.max_iter)
         if not found.converged:
             log.warning(
-                "warning: Lanczos did not reach tol %g within %d products (largest: %.4g, "
-                "residual %.2g; smallest: %.4g, residual %.2g): the end(s) not converged are "
-                "stored as NaN; raise max_iter or tol", settings.tol, found.iterations,
-                found.max_ritz, found.max_residual, found.min_ritz, found.min_residual)
+                "warning: Lanczos could not vouch for both ends to tol %g within %d products "
+                "(largest Ritz value %.4g, weight beyond it %.2g; smallest %.4g, weight %.2g; "
+                "needed <= %.2g): the end(s) not settled are stored as NaN; raise max_iter "
+                "or tol", settings.tol, found.iterations, found.max_ritz, found.max_weight,
+                found.min_ritz, found.min_weight, found.threshold)
         return {"max_eig": found.max, "min_eig": found.min, f"{split}_loss": op.loss,
                 f"{split}_acc": op.accuracy, COUNT: float(op.products)}
 

@@ -28,6 +28,8 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,12 +40,14 @@ from landscape.bench import (
     REFERENCE_BATCH, PILImages, device_name, grid_points, load_inputs, peak_mb, reset_peak,
     sync_device,
 )
-from landscape.configs import BenchConfig
+from landscape.checkpoint import load_model
+from landscape.configs import BenchConfig, HessianConfig
 from landscape.device import resolve_device
-from landscape.directions import align, random_directions
+from landscape.directions import align, random_directions, read_directions
 from landscape.errors import LandscapeError
 from landscape.hessian import HessianOperator, lanczos_extremes, start_vector
-from landscape.surface import Mover
+from landscape.surface import Mover, load_split
+from landscape.surface_file import read_surface
 
 SHIFT = 0.51  # the reference's guess: lambda_min >= -0.02 lambda_max is assumed away
 
@@ -214,3 +218,61 @@ def _time(approaches: dict[str, Approach], points, device) -> dict[str, dict]:
             out[name]["seconds"].append(time.perf_counter() - started)
             out[name]["peak_mb"] = max(out[name]["peak_mb"], peak_mb(device))
     return out
+
+
+def verify_hessian_file(path: str | Path, *, tight: float = 1e-6, points: int | None = None,
+                        device: str = "cpu") -> list[dict[str, Any]]:
+    """Compare a Hessian file's eigenvalues with ARPACK run tight, point by point.
+
+    Rebuilds what the sweep used from the file's own attributes (checkpoint, directions,
+    data set, split and subset, parameters; paths relative to the working directory, as the
+    workflow writes them), moves the model to each computed point (the first ``points`` if
+    given) and runs ``scipy.sparse.linalg.eigsh(which='LA'/'SA', tol=tight)`` on the same
+    Hessian-vector product. Each row: the point, both ends stored and by ARPACK, and the
+    errors in units of the stored spectral radius, ``max(|max_eig|, |min_eig|)``, to be
+    compared with the file's ``hessian_tol``.
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh  # only this check needs SciPy
+
+    surface = read_surface(path, require=("max_eig", "min_eig"))
+    a = surface.attrs
+    cfg = HessianConfig(
+        checkpoint=str(a["checkpoint"]), directions=str(a["directions"]),
+        arch=str(a["arch"]), x=surface.grid.x.spec,
+        y=None if surface.grid.y is None else surface.grid.y.spec,
+        dataset=str(a["dataset"]), data_dir=str(a["data_dir"]), split=str(a["splits"][0]),
+        subset=int(a["subset_size"]) if a.get("subset_size") is not None else None,
+        subset_rule=str(a.get("subset_rule", "first")), params=str(a["hessian_params"]),
+        device=device, allow_other_checkpoint=bool(a.get("other_checkpoint", False)))
+    model, _ = load_model(cfg.checkpoint, cfg.arch)
+    alignment = align(read_directions(cfg.directions), model)
+    data, _ = load_split(cfg, cfg.split)
+    target = resolve_device(device)
+    model.to(target)
+    mover = Mover(alignment)
+    op = HessianOperator(model, data.to(target), params=cfg.params)
+
+    def product(v: np.ndarray) -> np.ndarray:
+        vector = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64).ravel())
+        return op(vector.to(device=op.device, dtype=op.dtype)).double().cpu().numpy()
+
+    linear = LinearOperator((op.size, op.size), matvec=product, dtype=np.float64)
+    start = start_vector(op.size, 0, torch.device("cpu"), torch.float64).numpy()
+    rows = []
+    indices = [k for k in range(surface.grid.size) if surface.computed[surface.grid.index(k)]]
+    for k in indices[:points]:
+        where = surface.grid.index(k)
+        mover.move(surface.grid.coefficients(k))
+        largest = float(eigsh(linear, k=1, which="LA", tol=tight, v0=start)[0][0])
+        smallest = float(eigsh(linear, k=1, which="SA", tol=tight, v0=start)[0][0])
+        stored = (float(surface.values["max_eig"][where]), float(surface.values["min_eig"][where]))
+        radius = max(abs(stored[0]), abs(stored[1]))
+        rows.append({
+            "point": surface.grid.coefficients(k), "max_eig": stored[0], "arpack_max": largest,
+            "min_eig": stored[1], "arpack_min": smallest,
+            "max_error": abs(stored[0] - largest) / radius,
+            "min_error": abs(stored[1] - smallest) / radius,
+            "tol": float(a["hessian_tol"]),
+        })
+    mover.restore()
+    return rows

@@ -34,6 +34,8 @@ class Spec:
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None  # lowest accepted value (of each item, for a sequence)
     above: bool = False  # the value must be strictly greater than ``minimum``
+    maximum: float | None = None  # highest accepted value
+    below: bool = False  # the value must be strictly less than ``maximum``
     group: str | None = None  # argparse group title
     metavar: str | None = None
     none: str | None = None  # what ``None`` means, shown as the default in --help
@@ -95,17 +97,28 @@ def _check_item(name: str, item: Any, kind: type, spec: Spec) -> None:
         raise LandscapeError(
             f"{name} {item!r} is not one of: {', '.join(map(str, spec.choices))}"
         )
-    if spec.minimum is not None:
-        low = spec.minimum
+    if spec.minimum is not None or spec.maximum is not None:
         if kind is float and not math.isfinite(item):
             raise LandscapeError(f"{name} must be a finite number, got {item}")
-        if item < low or (spec.above and item == low):
+        if not within(item, spec):
             raise LandscapeError(f"{name} must be {bound_text(spec)}, got {item}")
 
 
+def within(value: float, spec: Spec) -> bool:
+    """Whether ``value`` lies within the bounds of ``spec``."""
+    low, high = spec.minimum, spec.maximum
+    if low is not None and (value < low or (spec.above and value == low)):
+        return False
+    return high is None or not (value > high or (spec.below and value == high))
+
+
 def bound_text(spec: Spec) -> str:
-    """``at least 1``, ``positive``, ``>= 0``: how the lower bound reads in messages."""
-    low = spec.minimum
+    """``at least 1``, ``positive``, ``>= 0``, ``in (0, 1)``: how the bounds read in messages."""
+    low, high = spec.minimum, spec.maximum
+    if high is not None:
+        if low is None:
+            return f"{'less than' if spec.below else 'at most'} {high:g}"
+        return f"in {'(' if spec.above else '['}{low:g}, {high:g}{')' if spec.below else ']'}"
     if spec.above:
         return "positive" if low == 0 else f"greater than {low:g}"
     if low == 1:

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from typing import Any
 
-from landscape.settings import Spec, field_types, flag, spec_of
+from landscape.settings import Spec, bound_text, field_types, flag, spec_of, within
 
 
 def positive_int(text: str) -> int:
@@ -51,6 +51,21 @@ BOUNDED_TYPES = {  # (kind, minimum, strictly above): the argparse type that che
 }
 
 
+def bounded_type(kind: type, spec: Spec) -> Any:
+    """The argparse type of a setting: its kind, checked against the setting's bounds."""
+    if spec.maximum is None:
+        return BOUNDED_TYPES.get((kind, spec.minimum, spec.above), kind)
+
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if not within(value, spec):
+            raise argparse.ArgumentTypeError(f"must be {bound_text(spec)}, got {text}")
+        return value
+
+    parse.__name__ = f"bounded_{kind.__name__}"
+    return parse
+
+
 def add_settings(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = (),
                  groups: dict[str, Any] | None = None) -> None:
     """One option per field of dataclass ``cls`` that has a ``Spec`` (except ``skip``)."""
@@ -79,7 +94,7 @@ def _option(field: dataclasses.Field, spec: Spec, kind: type, optional: bool,
         option["help"] = f"{spec.help} (default: {shown})"
         return option
     option["help"] = spec.help + ("" if required else f" (default: {_shown(field.default, spec)})")
-    option["type"] = BOUNDED_TYPES.get((kind, spec.minimum, spec.above), kind)
+    option["type"] = bounded_type(kind, spec)
     if spec.choices is not None:
         option["choices"] = spec.choices
     if spec.metavar:
