@@ -192,6 +192,22 @@ def check_sweeps(cfg: dict) -> None:
     )
 
 
+def check_interpolation(cfg: dict) -> None:
+    """Fig. 2 marks the two solutions at alpha = 0 and 1 with their own loss: both must be
+    points of the interpolation grid, or the marks claim values nobody computed."""
+    key = "batch_size_study.interpolation.x"
+    spec = cfg["batch_size_study"]["interpolation"]["x"]
+    alphas = parse_axis(spec, "x").coordinates()
+    tol = 1e-9 * max(1.0, float(alphas[-1] - alphas[0]))
+    missing = [a for a in (0, 1) if not (abs(alphas - a) <= tol).any()]
+    if missing:
+        raise WorkflowError(
+            f"config key {key} = {spec!r}: the grid has no point at alpha ="
+            f" {' and '.join(map(str, missing))}, where Fig. 2 marks the two solutions;"
+            " choose MIN:MAX:NUM with both 0 and 1 on it, e.g. -1:2:301 or -0.5:1.5:5"
+        )
+
+
 def check_panels(panels: dict, runs: dict) -> None:
     """Each panel is a rectangle of runs that this config trains."""
     for name, panel in panels.items():
@@ -245,6 +261,7 @@ def check_config(cfg: dict) -> None:
     check_data(cfg)
     check_training(cfg)
     check_sweeps(cfg)
+    check_interpolation(cfg)
     check_panels(cfg["panels"], RUNS)
     check_exports(cfg)
     check_plot(cfg)
