@@ -317,6 +317,35 @@ def test_levels_are_the_papers_by_default_and_follow_options():
             bad.check()
 
 
+@pytest.mark.parametrize("kind", ["contour", "contourf", "heatmap"])
+@pytest.mark.parametrize("scale", [10.0, 100.0, 1000.0])
+def test_api_default_levels_show_a_trained_basin(tmp_path, kind, scale):
+    # around a trained minimum the loss climbs by decades: 20 linear levels from min to max
+    # put one contour around the whole basin and a dot at its centre, the interior blank
+    import landscape
+
+    xs = np.linspace(-1.0, 1.0, 41)
+    xx, yy = np.meshgrid(xs, xs)
+    loss = 0.01 + scale * (xx**2 + yy**2) ** 2
+    path = write_surface(tmp_path / "bowl.h5", xs, xs, train_loss=loss)
+    inner = 0.01 + scale * 0.5**4  # the largest loss within radius 0.5: the basin's interior
+    with plot_style():
+        fig = landscape.plot(path, kind=kind)
+    ax, bar_ax = fig.axes  # always a colour bar: which colour is low, which high
+    mappable = ax.collections[0]
+    assert mappable.colorbar is not None and mappable.colorbar.ax is bar_ax
+    if kind == "heatmap":  # colours, not levels: the interior spans half the colour range
+        norm = mappable.norm
+        assert norm(inner) - norm(loss.min()) >= 0.4
+    else:
+        assert (np.asarray(mappable.levels) < inner).sum() >= 8
+    # a surface that spans less than a decade keeps linear levels
+    flat = write_surface(tmp_path / "flat.h5", xs, xs, train_loss=2.0 + xx**2 + yy**2)
+    with plot_style():
+        levels = np.asarray(landscape.plot(flat, kind="contour").axes[0].collections[0].levels)
+    assert np.allclose(np.diff(levels), np.diff(levels)[0])
+
+
 def test_axis_labels_come_from_options_then_attributes(surf1d, surf2d):
     with plot_style():
         named = surface_figure(read_surface(surf2d).with_labels("PC1", "PC2"), "contour")
