@@ -425,6 +425,13 @@ def test_report_has_a_page_per_experiment_with_the_table_curves_and_every_figure
         rows = table_rows(results[table])
         assert [r[0] for r in rows] == runs
         assert [r[4] for r in rows] == [f"{float(e['test_err']):.2f}" for e in expected]
+    # captions quote the numbers of the runs they show: the batch-size study trains 3 epochs
+    # with a decay after 2 (the shared recipe: 2 and 1), its table holds no ResNet
+    caption = results["results/smoke/figures/training_curves_batch_size.png"]["caption"]
+    assert "3 epochs, lr 0.1 multiplied by 0.1 after epoch 2" in caption
+    caption = results["results/smoke/tables/results_batch_size.html"]["caption"]
+    assert "resnet" not in caption.lower() and "vgg9_bs128_wd0.0005 6.00 %" in caption
+    assert "the batch-size study's for 3 epochs" in html.unescape(report.read_text())
     # provenance of every surface: grid, data, precision, device, time
     [provenance] = categories[ARCHITECTURE]["5. Provenance"]
     rows = table_rows(results[provenance])

@@ -11,6 +11,7 @@ import shlex
 
 from snakemake.exceptions import WorkflowError
 
+from landscape.captions import paper_errors_sentence, recipes_sentence
 from landscape.choices import DATA_FOLDERS, KINDS_1D, KINDS_2D, TEST_FILES, TRAIN_FILES
 from landscape.configs import (
     DataConfig,
@@ -486,6 +487,17 @@ def study_runs(wildcards) -> list[str]:
             f"training curves exist for {', '.join(trained_studies())}"
         )
     return STUDY_RUNS[wildcards.study]
+
+
+def study_recipes(wildcards) -> str:
+    """The training schedule of a study's runs, for the training curves' caption (each run's
+    own recipe: the study's and train_overrides' changes applied)."""
+    return recipes_sentence({run: train_recipe(run) for run in study_runs(wildcards)})
+
+
+def study_paper_errors(wildcards) -> str:
+    """The paper's test errors of a study's runs, for the results table's caption."""
+    return paper_errors_sentence(study_runs(wildcards))
 
 
 def study_metrics(wildcards) -> list[str]:
