@@ -464,6 +464,11 @@ def test_fig7_ratio_map_beside_the_loss_contour(tmp_path):
     np.testing.assert_array_equal(mesh.get_array().filled(np.nan), np.abs(min_eig / max_eig))
     assert (mesh.norm.vmin, mesh.norm.vmax) == (0.0, 0.25)
     assert len(contours[0].collections) > 0
+    # each map lies above the same extent of the loss (the map's cells reached half a step
+    # beyond the contour's grid, so the two panels did not line up)
+    for top, bottom in zip(maps, contours):
+        assert top.get_xlim() == bottom.get_xlim() == (-1.25, 1.25)
+        assert top.get_ylim() == bottom.get_ylim() == pytest.approx((-4 / 3, 4 / 3))
 
     written = plot_curvature([hess], tmp_path / "fig7", losses=[loss], formats=["png"], dpi=40)
     again = plot_curvature([hess], tmp_path / "again", losses=[loss], formats=["png"], dpi=40)

@@ -4,6 +4,7 @@ training curves."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -120,6 +121,38 @@ def test_1d_plot_has_loss_left_accuracy_right_train_solid_test_dashed(surf1d, tm
     assert {line.get_label() for line in loss_ax.get_lines()} == {"train loss", "test loss"}
     assert loss_ax.get_yscale() == "log" and acc_ax.get_ylim() == (0, 100)
     assert loss_ax.get_xlabel() == "alpha"
+
+
+def test_1d_non_finite_points_are_crossed_on_the_x_axis_and_counted(surf1d):
+    # a NaN used to leave a silent gap: a missing point read as a short curve
+    with plot_style():
+        fig = surface_figure(read_surface(surf1d), "1d")
+    loss_ax = fig.axes[0]
+    crosses = [c for c in loss_ax.collections if c.get_label().startswith("not finite")]
+    assert len(crosses) == 1 and crosses[0].get_label() == "not finite (1 point)"
+    np.testing.assert_allclose(crosses[0].get_offsets(), [[X[3], 0.0]])  # x data, y axes bottom
+    assert "not finite (1 point)" in [t.get_text() for t in loss_ax.get_legend().get_texts()]
+
+
+def test_1d_legend_sits_below_the_axes_and_x_ticks_stay_apart(surf1d, tmp_path):
+    x = np.linspace(-0.5, 1.5, 41)  # the default locator gave 9 ticks: labels ran together
+    path = write_surface(tmp_path / "c.h5", x, None, train_loss=0.2 + x**2, test_loss=0.5 + x**2,
+                         train_acc=90 - x**2, test_acc=80 - x**2)
+    s = read_surface(path)
+    with plot_style():
+        for fig in (surface_figure(s, "1d"),
+                    panel_figure([s] * 4, list("abcd"), rows=2, cols=2, kind="1d")):
+            render(fig)
+            figure_box = fig.bbox
+            for ax in fig.axes[::2]:
+                legend = ax.get_legend().get_window_extent()
+                assert legend.y1 <= ax.get_window_extent().y0  # covers no curve
+                assert figure_box.y0 <= legend.y0 and legend.x1 <= figure_box.x1
+                ticks = [t for t in ax.get_xticks() if x[0] <= t <= x[-1]]
+                assert len(ticks) <= 6
+                boxes = [label.get_window_extent() for label in ax.get_xticklabels()
+                         if label.get_visible() and label.get_text()]
+                assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
 
 
 def test_3d_surface_is_actually_drawn(surf2d, tmp_path):
@@ -282,6 +315,35 @@ def test_levels_are_the_papers_by_default_and_follow_options():
     for bad in (PlotOptions(vmin=2, vmax=1), PlotOptions(vlevel=0), PlotOptions(log=True, vmin=0)):
         with pytest.raises(LandscapeError):
             bad.check()
+
+
+@pytest.mark.parametrize("kind", ["contour", "contourf", "heatmap"])
+@pytest.mark.parametrize("scale", [10.0, 100.0, 1000.0])
+def test_api_default_levels_show_a_trained_basin(tmp_path, kind, scale):
+    # around a trained minimum the loss climbs by decades: 20 linear levels from min to max
+    # put one contour around the whole basin and a dot at its centre, the interior blank
+    import landscape
+
+    xs = np.linspace(-1.0, 1.0, 41)
+    xx, yy = np.meshgrid(xs, xs)
+    loss = 0.01 + scale * (xx**2 + yy**2) ** 2
+    path = write_surface(tmp_path / "bowl.h5", xs, xs, train_loss=loss)
+    inner = 0.01 + scale * 0.5**4  # the largest loss within radius 0.5: the basin's interior
+    with plot_style():
+        fig = landscape.plot(path, kind=kind)
+    ax, bar_ax = fig.axes  # always a colour bar: which colour is low, which high
+    mappable = ax.collections[0]
+    assert mappable.colorbar is not None and mappable.colorbar.ax is bar_ax
+    if kind == "heatmap":  # colours, not levels: the interior spans half the colour range
+        norm = mappable.norm
+        assert norm(inner) - norm(loss.min()) >= 0.4
+    else:
+        assert (np.asarray(mappable.levels) < inner).sum() >= 8
+    # a surface that spans less than a decade keeps linear levels
+    flat = write_surface(tmp_path / "flat.h5", xs, xs, train_loss=2.0 + xx**2 + yy**2)
+    with plot_style():
+        levels = np.asarray(landscape.plot(flat, kind="contour").axes[0].collections[0].levels)
+    assert np.allclose(np.diff(levels), np.diff(levels)[0])
 
 
 def test_axis_labels_come_from_options_then_attributes(surf1d, surf2d):

@@ -352,6 +352,28 @@ def test_path_figure_draws_contours_path_and_decays_with_pca_labels(traj, bowl):
     assert ax.collections  # the contour lines
 
 
+@pytest.mark.parametrize("change, says", [
+    # the paper's levels (0.1 to 10 every 0.5) miss a barely trained network's loss of 2.30
+    (lambda z: 2.30 + 0.001 * z, "no contour level between the surface's lowest train_loss"),
+    (lambda z: 0 * z + 2.3, "the surface is constant (train_loss = 2.3)"),
+    (lambda z: np.where(np.arange(z.size).reshape(z.shape) % 2 == 0, np.nan, z),
+     "too few finite points"),
+])
+def test_path_figure_says_why_it_has_no_contours(traj, bowl, tmp_path, caplog, change, says):
+    path_file, _, _ = traj
+    t, s = read_trajectory(path_file), read_surface(bowl)
+    s.values["train_loss"] = change(s.values["train_loss"])
+    with plot_style(), caplog.at_level("WARNING"):
+        fig = path_figure(t, s)
+    notes = [x.get_text().replace("\n", " ") for x in fig.axes[0].texts
+             if x.get_text().startswith("No contours")]
+    assert len(notes) == 1 and says in notes[0], notes
+    assert any(says in r.getMessage() for r in caplog.records)
+    with plot_style():  # a surface with contours has no note
+        drawn = path_figure(t, read_surface(bowl), opts=PlotOptions(vmin=0.2, vmax=4, vlevel=0.2))
+    assert not [x for x in drawn.axes[0].texts if x.get_text().startswith("No contours")]
+
+
 def test_path_figures_are_written_byte_identical(traj, bowl, tmp_path):
     path_file, _, _ = traj
     for surface, name in ((bowl, "over"), (None, "alone")):

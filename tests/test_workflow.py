@@ -252,6 +252,10 @@ def test_each_figure_target_builds_only_what_it_needs(tmp_path, target, rules):
     ({"vtp": {"models": ["wrn56_2"]}}, "config key vtp.models: wrn56_2 not in config key models"),
     ({"batch_size_study": {"interpolation": {"x": "2:-1:5"}}},
      "config key batch_size_study.interpolation.x: grid spec --x '2:-1:5': MIN must be less"),
+    # Fig. 2 marks alpha = 0 and 1 with each solution's own loss: both must be grid points
+    ({"batch_size_study": {"interpolation": {"x": "-1:2:5"}}},
+     "config key batch_size_study.interpolation.x = '-1:2:5': the grid has no point at alpha = 0"
+     " and 1"),
     ({"models": ["resnet20", "vgg9_bs16_wd0.0005"]}, "On instance['models'][1]"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, content, key):
@@ -421,6 +425,14 @@ def test_report_has_a_page_per_experiment_with_the_table_curves_and_every_figure
         rows = table_rows(results[table])
         assert [r[0] for r in rows] == runs
         assert [r[4] for r in rows] == [f"{float(e['test_err']):.2f}" for e in expected]
+    # captions quote the numbers of the runs they show: the batch-size study trains 3 epochs
+    # with a decay after 2 (the shared recipe: 2 and 1), its table holds no ResNet
+    caption = results["results/smoke/figures/training_curves_batch_size.png"]["caption"]
+    assert "3 epochs, lr 0.1 multiplied by 0.1 after epoch 2" in caption
+    caption = results["results/smoke/tables/results_batch_size.html"]["caption"]
+    assert "resnet" not in caption.lower() and "vgg9_bs128_wd0.0005 6.00 %" in caption
+    front = " ".join(html.unescape(report.read_text()).replace("\\n", " ").split())  # JSON text
+    assert "the batch-size study's for 3 epochs (lr multiplied by 0.1 after epoch 2)" in front
     # provenance of every surface: grid, data, precision, device, time
     [provenance] = categories[ARCHITECTURE]["5. Provenance"]
     rows = table_rows(results[provenance])
@@ -511,7 +523,7 @@ def test_second_dry_run_has_nothing_to_do(smoke):
                                         "panel": 5, "plot_random_path": 1, "provenance": 2,
                                         "vtp": 1}),
     # the study's settings only the study's jobs
-    ({"batch_size_study": {"interpolation": {"x": "-1:2:3"}}},
+    ({"batch_size_study": {"interpolation": {"x": "-1:2:4"}}},
      {"interpolation": 1, "plot_interpolation": 1, "provenance": 1}),
     ({"batch_size_study": {"trajectory": {"margin": 0.3}}},
      {"trajectory": 2, "random_path": 1, "pca_surface_shard": 2, "merge_pca_surface": 2,

@@ -50,6 +50,7 @@ Data = (ImageSet | tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tens
         | Mapping[str, Any])
 PLAIN_BATCH = 1024
 LEVELS = 20  # contour levels of a plot without a value range
+LOG_SPAN = 30.0  # max / min of a positive surface beyond which those levels are log-spaced
 
 
 def loss_surface(
@@ -149,7 +150,10 @@ def plot(surface: Surface | str | Path, kind: str | None = None, out: str | Path
     ``1d`` (the default for curves: loss left, accuracy right). ``quantity``: which dataset
     (default: the first split's loss). ``options``: ``vmin``, ``vmax``, ``vlevel``, ``zmax``,
     ``log`` (``landscape.plots.PlotOptions``); without a value range, 2-D kinds span the
-    data's finite range in 20 levels. The output format follows ``out``'s suffix.
+    data's finite range in 20 levels, log-spaced from the minimum (and log colours) when the
+    values are positive and the largest is more than 30 times the smallest, as around a
+    trained model's minimum, linear otherwise; every 2-D kind has a colour bar. The output
+    format follows ``out``'s suffix.
     """
     if not isinstance(surface, Surface):
         surface = read_surface(surface)
@@ -158,7 +162,7 @@ def plot(surface: Surface | str | Path, kind: str | None = None, out: str | Path
     opts = PlotOptions(**options)
     opts.check()
     if kind != "1d" and opts.vmin is None and opts.vmax is None and opts.vlevel is None:
-        opts = _data_range(surface.get(name), opts)
+        opts = _data_range(surface.get(name), opts, auto_log=kind != "surface3d")
     with plot_style():
         fig = surface_figure(surface, kind, name, opts, title)
         if out is not None:
@@ -321,8 +325,15 @@ def _name(loss_fn: LossFn | None) -> str:
     return getattr(loss_fn, "__qualname__", None) or type(loss_fn).__name__
 
 
-def _data_range(values: np.ndarray, opts: PlotOptions) -> PlotOptions:
-    """Options whose levels span the finite values in 20 steps, for data of any scale."""
+def _data_range(values: np.ndarray, opts: PlotOptions, auto_log: bool = True) -> PlotOptions:
+    """Options whose levels span the finite values in 20 steps, for data of any scale.
+
+    Linear steps leave a trained model's basin blank: its loss climbs by decades from the
+    minimum to the edge, so every level but the lowest lies on the walls. So when the values
+    are positive and span more than ``LOG_SPAN`` (max / min), and ``auto_log``, the levels
+    (and the colour scale) are log-spaced from the minimum: as many levels per decade inside
+    the basin as on the walls.
+    """
     finite = values[np.isfinite(values)]
     if opts.log:
         finite = finite[finite > 0]
@@ -332,4 +343,5 @@ def _data_range(values: np.ndarray, opts: PlotOptions) -> PlotOptions:
     if not hi > lo:
         hi = lo + (abs(lo) or 1.0) * 1e-3
     step = (hi - lo) / LEVELS
-    return replace(opts, vmin=lo, vmax=hi + step * 1e-6, vlevel=step)
+    log = opts.log or (auto_log and lo > 0 and hi / lo > LOG_SPAN)
+    return replace(opts, vmin=lo, vmax=hi + step * 1e-6, vlevel=step, log=log)

@@ -11,6 +11,7 @@ import shlex
 
 from snakemake.exceptions import WorkflowError
 
+from landscape.captions import paper_errors_sentence, recipes_sentence
 from landscape.choices import DATA_FOLDERS, KINDS_1D, KINDS_2D, TEST_FILES, TRAIN_FILES
 from landscape.configs import (
     DataConfig,
@@ -192,6 +193,22 @@ def check_sweeps(cfg: dict) -> None:
     )
 
 
+def check_interpolation(cfg: dict) -> None:
+    """Fig. 2 marks the two solutions at alpha = 0 and 1 with their own loss: both must be
+    points of the interpolation grid, or the marks claim values nobody computed."""
+    key = "batch_size_study.interpolation.x"
+    spec = cfg["batch_size_study"]["interpolation"]["x"]
+    alphas = parse_axis(spec, "x").coordinates()
+    tol = 1e-9 * max(1.0, float(alphas[-1] - alphas[0]))
+    missing = [a for a in (0, 1) if not (abs(alphas - a) <= tol).any()]
+    if missing:
+        raise WorkflowError(
+            f"config key {key} = {spec!r}: the grid has no point at alpha ="
+            f" {' and '.join(map(str, missing))}, where Fig. 2 marks the two solutions;"
+            " choose MIN:MAX:NUM with both 0 and 1 on it, e.g. -1:2:301 or -0.5:1.5:5"
+        )
+
+
 def check_panels(panels: dict, runs: dict) -> None:
     """Each panel is a rectangle of runs that this config trains."""
     for name, panel in panels.items():
@@ -245,6 +262,7 @@ def check_config(cfg: dict) -> None:
     check_data(cfg)
     check_training(cfg)
     check_sweeps(cfg)
+    check_interpolation(cfg)
     check_panels(cfg["panels"], RUNS)
     check_exports(cfg)
     check_plot(cfg)
@@ -469,6 +487,17 @@ def study_runs(wildcards) -> list[str]:
             f"training curves exist for {', '.join(trained_studies())}"
         )
     return STUDY_RUNS[wildcards.study]
+
+
+def study_recipes(wildcards) -> str:
+    """The training schedule of a study's runs, for the training curves' caption (each run's
+    own recipe: the study's and train_overrides' changes applied)."""
+    return recipes_sentence({run: train_recipe(run) for run in study_runs(wildcards)})
+
+
+def study_paper_errors(wildcards) -> str:
+    """The paper's test errors of a study's runs, for the results table's caption."""
+    return paper_errors_sentence(study_runs(wildcards))
 
 
 def study_metrics(wildcards) -> list[str]:

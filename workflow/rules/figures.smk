@@ -104,6 +104,7 @@ rule training_curves:
         runtime=10,
     params:
         models=lambda wildcards: " ".join(study_runs(wildcards)),
+        recipe=study_recipes,  # the caption's numbers
         style=figure_arguments(),
         prefix=out_prefix,
     shell:

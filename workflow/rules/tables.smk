@@ -25,6 +25,7 @@ rule table:
         runtime=10,
     params:
         models=lambda wildcards: " ".join(study_runs(wildcards)),
+        paper=study_paper_errors,  # the caption's numbers
     shell:
         "landscape table --metrics {input} --models {params.models}"
         " --out-csv {output.csv} --out-md {output.md} --out-html {output.html} > {log} 2>&1"

@@ -8,6 +8,9 @@ recorded at each point). The ratio's colour scale is the paper's: 0 (dark) where
 Hessian has no noticeable negative eigenvalue, a convex-looking region; larger (yellow)
 where the negative curvature is comparable with the positive, a chaotic one. Values above
 ``ratio_max`` take the top colour; points whose eigenvalues did not converge are grey.
+Both panels of a column cover the same square extent, the map's cells (each centred on its
+grid point, so half a step beyond the grid), so a place on the map lies above the same place
+on the contour; a contour panel without lines says why.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from landscape.errors import LandscapeError
+from landscape.plots.figures import finish
 from landscape.plots.maps import draw_contour
+from landscape.plots.notes import note_missing_contours
 from landscape.plots.options import PlotOptions
 from landscape.plots.output import check_formats, plot_style, save_figures
 from landscape.settings import check_settings, setting
@@ -54,8 +60,20 @@ def draw_ratio(ax: Axes, s: Surface, opts: CurvatureOptions, colorbar: bool = Tr
                          norm=Normalize(0.0, opts.ratio_max))
     if colorbar:
         ax.figure.colorbar(mesh, ax=ax, label=RATIO_LABEL, extend="max")
+    ax.set_xlim(cell_edges(s.x))
+    ax.set_ylim(cell_edges(s.y))
+    ax.set_box_aspect(1)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
     ax.set_xlabel(s.label("x"))
     ax.set_ylabel(s.label("y"))
+
+
+def cell_edges(c: np.ndarray) -> tuple[float, float]:
+    """The outer edges of the cells centred on coordinates ``c`` (one cell: width 1)."""
+    if len(c) == 1:
+        return float(c[0]) - 0.5, float(c[0]) + 0.5
+    return float(c[0] - (c[1] - c[0]) / 2), float(c[-1] + (c[-1] - c[-2]) / 2)
 
 
 def check_pair(hessian: Surface, loss: Surface, name: str) -> None:
@@ -83,14 +101,19 @@ def curvature_figure(hessians: Sequence[Surface], losses: Sequence[Surface],
         check_pair(hessian, loss, name)
     cols = len(hessians)
     fig = Figure(figsize=(CELL[0] * cols, 2 * CELL[1]), layout="constrained")
+    unlabelled = []
     for c, (hessian, loss, title) in enumerate(zip(hessians, losses, titles)):
         top = fig.add_subplot(2, cols, c + 1)
         draw_ratio(top, hessian, curvature)
         top.set_title(title)
         bottom = fig.add_subplot(2, cols, cols + c + 1)
-        draw_contour(bottom, loss, name, opts)
+        cs = draw_contour(bottom, loss, name, opts, labels=False)
+        unlabelled.append(cs)
+        bottom.set_xlim(top.get_xlim())  # the map's extent: both panels line up
+        bottom.set_ylim(top.get_ylim())
+        note_missing_contours(bottom, loss, name, opts, cs)
         bottom.set_title(f"{title}: {name}" if title else name)
-    return fig
+    return finish(fig, unlabelled)  # labelled at their final size and extent
 
 
 def plot_curvature(hessians: Sequence[str | Path], out_prefix: str | Path, *,

@@ -1,17 +1,22 @@
 """1-D plots in the paper's Fig. 2 style: loss on the left axis, accuracy on the right.
 
 Train curves are solid and test curves dashed; whichever of ``train_loss``, ``test_loss``,
-``train_acc``, ``test_acc`` the file holds are drawn. Non-finite points (an overflowed loss)
-leave a gap in the line. The loss axis shows the informative range (``loss_limits``): the
+``train_acc``, ``test_acc`` the file holds are drawn. Non-finite points (an overflowed loss, a failed
+evaluation) leave a gap in the line and are marked by a cross on the x axis, with a legend
+entry that counts them, so a missing point never passes for a short curve. The loss axis shows the informative range (``loss_limits``): the
 paper's 1-D plots stop at loss 5, where a network has long stopped classifying, so a curve
 that climbs to 300 does not flatten its minimum into the floor. ``PlotOptions.marks`` draws
-labelled vertical lines (the two solutions of an interpolation at alpha = 0 and 1).
+labelled vertical lines (the two solutions of an interpolation at alpha = 0 and 1). The legend sits below
+the axes, where it covers no curve, and the x axis has at most ``X_TICKS`` + 1 round ticks,
+so its labels stay apart in a narrow panel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from landscape.errors import LandscapeError
 from landscape.plots.options import PlotOptions
@@ -23,9 +28,11 @@ CURVES = (  # (quantity, axis, line style, legend label)
     ("train_acc", "acc", "-", "train accuracy"),
     ("test_acc", "acc", "--", "test accuracy"),
 )
-LOSS_COLOR, ACC_COLOR, MARK_COLOR = "tab:blue", "tab:red", "0.25"
+LOSS_COLOR, ACC_COLOR, MARK_COLOR, MISSING_COLOR = "tab:blue", "tab:red", "0.25", "black"
 LOSS_TOP = 5.0  # the paper's loss axis (Figs. 2, 3): 0 to 5
 HEADROOM = 1.05  # above the highest point drawn, so the curve does not run along the frame
+X_TICKS = 5  # at most this many intervals between x ticks
+LEGEND_DROP = 0.5  # inches from the axes' bottom to the legend's top: below ticks and x label
 
 
 def loss_limits(losses: list[np.ndarray], opts: PlotOptions) -> tuple[float | None, float | None]:
@@ -67,6 +74,7 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
         y = np.where(np.isfinite(s.get(name)), s.get(name), np.nan)
         target, color = (ax, LOSS_COLOR) if axis == "loss" else (acc_ax, ACC_COLOR)
         lines += target.plot(s.x, y, style, color=color, linewidth=1.5, label=label)
+    missing = mark_missing(ax, s)
     if opts.log:
         ax.set_yscale("log")
     bottom, top = loss_limits([s.get(n) for n, axis, *_ in CURVES if axis == "loss" and s.has(n)],
@@ -74,6 +82,7 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
     if bottom is not None or top is not None:
         ax.set_ylim(bottom, top)
     ax.set_xlim(s.x[0], s.x[-1])
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=X_TICKS, steps=[1, 2, 2.5, 5, 10]))
     ax.set_xlabel(s.label("x"))
     ax.set_ylabel("loss", color=LOSS_COLOR)
     ax.tick_params(axis="y", which="both", labelcolor=LOSS_COLOR)
@@ -81,8 +90,27 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
     acc_ax.set_ylabel("accuracy (%)", color=ACC_COLOR)
     acc_ax.tick_params(axis="y", which="both", labelcolor=ACC_COLOR)
     draw_marks(ax, opts)
-    ax.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=8)
+    handles = lines + ([missing] if missing is not None else [])
+    below = ax.transAxes + ScaledTranslation(0, -LEGEND_DROP, ax.figure.dpi_scale_trans)
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper center",
+              bbox_to_anchor=(0.5, 0.0), bbox_transform=below, ncol=2, fontsize=8,
+              frameon=False)
     return acc_ax
+
+
+def mark_missing(ax: Axes, s: Surface):
+    """A cross on the x axis at every x where a drawn quantity is not finite; the crosses
+    (labelled with their count, for the legend), or None when every point is finite."""
+    bad = np.zeros(len(s.x), bool)
+    for name, *_ in CURVES:
+        if s.has(name):
+            bad |= ~np.isfinite(s.get(name))
+    if not bad.any():
+        return None
+    n = int(bad.sum())
+    return ax.scatter(s.x[bad], np.zeros(n), marker="x", s=30, color=MISSING_COLOR,
+                      linewidths=1.5, transform=ax.get_xaxis_transform(), clip_on=False,
+                      zorder=5, label=f"not finite ({n} point{'s' if n > 1 else ''})")
 
 
 def draw_marks(ax: Axes, opts: PlotOptions) -> None:

@@ -68,15 +68,18 @@ def add_axes(fig: Figure, rows: int, cols: int, index: int, kind: str) -> Axes:
     return fig.add_subplot(rows, cols, index, projection="3d" if kind == "surface3d" else None)
 
 
-def draw(ax: Axes, s: Surface, kind: str, name: str, opts: PlotOptions) -> ContourSet | None:
+def draw(ax: Axes, s: Surface, kind: str, name: str, opts: PlotOptions,
+         colorbar: bool = True) -> ContourSet | None:
     """Draw ``s`` as ``kind`` onto ``ax`` (a 3-D axes for ``surface3d``).
 
     Returns the contour lines still to be labelled (``finish`` does it), else None.
+    ``colorbar``: whether contour lines get a colour bar, which says which colour is low
+    (a figure of its own has one; a panel of contours, like the paper's, has none).
     """
     if kind == "1d":
         draw_curves(ax, s, opts)
     elif kind == "contour":
-        return draw_contour(ax, s, name, opts, labels=False)
+        return draw_contour(ax, s, name, opts, colorbar=colorbar, labels=False)
     elif kind == "contourf":
         draw_contourf(ax, s, name, opts)
     elif kind == "heatmap":
@@ -160,7 +163,7 @@ def panel_figure(surfaces: Sequence[Surface], titles: Sequence[str], rows: int, 
     unlabelled, axes = [], []
     for index, (s, title) in enumerate(zip(surfaces, titles), start=1):
         ax = add_axes(fig, rows, cols, index, kind)
-        unlabelled.append(draw(ax, s, kind, name, opts))
+        unlabelled.append(draw(ax, s, kind, name, opts, colorbar=False))
         ax.set_title(title)
         axes.append(ax)
     if kind != "surface3d":

@@ -9,8 +9,9 @@ are masked: blank in contours, grey in the heat map, holes in the 3-D surface (w
 The flat kinds are drawn in a square box, like the paper's Figs. 3 and 5. Their colour bars
 carry round ticks and an arrow at each end the data run past (values beyond the colour
 range). Contour labels sit on every few levels only and never overlap one another; they
-are placed once the figure is laid out (``label_contours``), since their size is in points
-and their room in pixels.
+are dark with a white halo (the line colours of ``summer`` run to a pale yellow, unreadable
+on white) and placed once the figure is laid out (``label_contours``), since their size is
+in points and their room in pixels.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, patheffects
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.contour import ContourSet
@@ -94,9 +95,11 @@ def _flat_frame(ax: Axes, s: Surface, limits: bool = True) -> None:
     _axis_labels(ax, s)
 
 
-LABELLED_LEVELS = 6  # at most this many levels carry labels; more crowd where lines bunch
+LABELLED_LEVELS = 5  # at most this many levels carry labels; more crowd where lines bunch
 LABEL_SIZE = 8  # points
 LABEL_PAD = 2.0  # pixels kept free around each label
+LABEL_COLOR = "0.1"  # near black: readable whatever the line's colour
+LABEL_HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 
 
 def labelled_levels(levels: np.ndarray) -> np.ndarray:
@@ -130,9 +133,11 @@ def label_contours(cs: ContourSet) -> list[Text]:
             keep.append(text.get_position())
     while cs.labelTexts:
         cs.pop_label()
-    labels = cs.clabel(levels, inline=True, fontsize=LABEL_SIZE, fmt="%.3g", manual=keep)
+    labels = cs.clabel(levels, inline=True, inline_spacing=3, fontsize=LABEL_SIZE, fmt="%.3g",
+                       manual=keep, colors=LABEL_COLOR)
     for text in labels:
         text.set_in_layout(False)
+        text.set_path_effects(LABEL_HALO)
     return list(labels)
 
 

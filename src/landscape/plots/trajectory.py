@@ -5,7 +5,9 @@
 connected dots from the first checkpoint to the final model (a star at the origin), the
 checkpoints at the epochs after which the learning rate decays marked and labelled, and, on
 PCA directions, axis labels with the explained variance (``1st PC: 61.23 %``). The surface
-must be computed on the path's directions (their SHA-256s are compared).
+must be computed on the path's directions (their SHA-256s are compared). When no contour
+can be drawn (too few finite points, a constant surface, no level within its values), the
+panel says why at its top and the log has a warning.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from landscape.errors import LandscapeError
-from landscape.plots.figures import check_drawable
+from landscape.plots.figures import check_drawable, finish
 from landscape.plots.maps import draw_contour
+from landscape.plots.notes import note_missing_contours
 from landscape.plots.options import PlotOptions
 from landscape.plots.output import check_formats, plot_style, save_figures
 from landscape.surface_file import Surface, read_surface
@@ -64,9 +67,11 @@ def path_figure(t: Trajectory, surface: Surface | None = None, name: str = "trai
     """
     fig = Figure(figsize=FIGSIZE, layout="constrained")
     ax = fig.add_subplot()
+    cs = None
     if surface is not None:
         check_path_surface(t, surface, name, opts)
-        draw_contour(ax, surface, name, opts)
+        cs = draw_contour(ax, surface, name, opts, labels=False)
+        note_missing_contours(ax, surface, name, opts, cs)
         grid = surface.grid
     else:
         grid = t.grid
@@ -80,7 +85,7 @@ def path_figure(t: Trajectory, surface: Surface | None = None, name: str = "trai
     ax.set_ylabel(ylabel or labels[1])
     if title:
         ax.set_title(title)
-    return fig
+    return finish(fig, [cs])  # labelled once the axes have their final extent
 
 
 def plot_path_file(path: str | Path, out_prefix: str | Path, surface: str | Path | None = None,
