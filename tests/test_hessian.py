@@ -525,9 +525,11 @@ def test_bench_hessian_mode_runs_both_approaches(tmp_path, data_dir, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--mode", "hessian", "--model", "resnet20", "--images", "8",
                  "--points", "1", "--tol", "0.1", "--workers", "0", "--device", "cpu",
-                 "--data", "synthetic", "--data-dir", str(data_dir), "--out", str(out)]) == 0
+                 "--data", "synthetic", "--data-dir", str(data_dir), "--out", str(out),
+                 "--tight", "1e-6"]) == 0
     printed = capsys.readouterr().out
     assert "reference" in printed and "speedup" in printed and "lambda_max" in printed
+    assert "ours against ARPACK at tol 1e-06" in printed
     result = json.loads(out.read_text())
     assert result["mode"] == "hessian" and result["reference_scale"] == 1  # one batch: the mean
     assert result["hessian_size"] == sum(
@@ -538,6 +540,10 @@ def test_bench_hessian_mode_runs_both_approaches(tmp_path, data_dir, capsys):
     assert abs(ours_max - ref_max) <= 0.1 * radius  # the same operator, to the tolerance
     assert result["ours_products"][0] <= 100 and result["reference_products"][0] > 0
     assert result["speedup"] > 0
+    (arpack_max, arpack_min), = result["arpack_values"]
+    assert abs(ours_max - arpack_max) <= 0.1 * radius and abs(ours_min - arpack_min) <= 0.1 * radius
+    assert result["ours_arpack_error"]["max"][0] <= 0.1
+    assert result["ours_arpack_error"]["min"][0] <= 0.1
 
 
 def test_bench_hessian_mode_refuses_compile(cli_error, tmp_path):

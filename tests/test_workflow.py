@@ -507,6 +507,19 @@ def test_readme_pictures_are_what_their_command_draws(smoke):
         assert imread(REPO / picture).shape == imread(drawn).shape, picture
 
 
+def test_fig7_eigenvalues_agree_with_a_tight_arpack_to_tol(smoke, monkeypatch):
+    """The smoke Hessian map against ARPACK (tol 1e-6) on the same operator, at its first two
+    points; (0, -0.5) is where the former stopping rule stored -0.07 for a true -165."""
+    from landscape.hessian_bench import verify_hessian_file
+
+    workdir, _ = smoke
+    monkeypatch.chdir(workdir)  # the file's paths are relative to the workflow's directory
+    rows = verify_hessian_file("results/smoke/hessian/resnet20.h5", points=2)
+    assert [r["point"] for r in rows] == [(-1.0, -0.5), (0.0, -0.5)]
+    for r in rows:
+        assert r["max_error"] <= r["tol"] and r["min_error"] <= r["tol"], r
+
+
 def test_second_dry_run_has_nothing_to_do(smoke):
     workdir, data = smoke
     assert dry_run(workdir, SMOKE, data) == []

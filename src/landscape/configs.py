@@ -321,8 +321,8 @@ class EigenSettings:
         "dimensions: conv filters, Linear weights; the reference's choice) or all (biases and "
         "BatchNorm too)", choices=HESSIAN_PARAMS, group=EIGEN)
     tol: float = setting(1e-2, "relative accuracy, in (0, 1): each end is reported once it is "
-                         "within tol x the spectral radius of the true extreme with 99.9%% "
-                         "confidence (docs/curvature.md)", minimum=0, above=True, maximum=1,
+                         "within tol x the spectral radius of the true extreme with 99.9 "
+                         "percent confidence (docs/curvature.md)", minimum=0, above=True, maximum=1,
                          below=True, group=EIGEN)
     max_iter: int = setting(100, "most Lanczos iterations (Hessian-vector products) per point; "
                             "an end not converged by then is stored as NaN, with a warning",
@@ -435,6 +435,10 @@ class BenchConfig:
     seed: int = setting(0, "seeds the model, directions and random images", minimum=0)
     tol: float = _like(EigenSettings, "tol", group=BENCH_HESSIAN)
     max_iter: int = _like(EigenSettings, "max_iter", group=BENCH_HESSIAN)
+    tight: float | None = setting(
+        None, "also compare both approaches' eigenvalues with ARPACK (eigsh k=2, which=BE) run "
+        "to this tol at each point, untimed (a hundred or more products per point)", minimum=0,
+        above=True, group=BENCH_HESSIAN, none="no comparison")
 
     def validate(self) -> None:
         check_settings(self)

@@ -113,7 +113,7 @@ def reference_approach(model: nn.Module, data, dirs, device: torch.device, worke
 
 
 def our_approach(model: nn.Module, data, dirs, device: torch.device, cfg: BenchConfig
-                 ) -> tuple[Approach, HessianOperator]:
+                 ) -> tuple[Approach, HessianOperator, Mover]:
     net = copy.deepcopy(model).to(device).eval()
     mover = Mover(align(dirs, net))
     precision = "tf32" if cfg.precision == "tf32" else "fp32"
@@ -125,7 +125,25 @@ def our_approach(model: nn.Module, data, dirs, device: torch.device, cfg: BenchC
         found = lanczos_extremes(op, start, tol=cfg.tol, max_iter=cfg.max_iter)
         return found.max, found.min, found.iterations
 
-    return Approach(point, lambda: op(start)), op
+    return Approach(point, lambda: op(start)), op, mover
+
+
+def arpack_ends(op: HessianOperator, tight: float) -> tuple[float, float, int]:
+    """(largest, smallest) eigenvalue of ``op`` at the model's current weights by ARPACK,
+    ``eigsh(k=2, which='BE', tol=tight)`` from the seed-0 start (an independent check), and
+    the products it took."""
+    from scipy.sparse.linalg import LinearOperator, eigsh  # only this check needs SciPy
+
+    def product(v: np.ndarray) -> np.ndarray:
+        vector = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64).ravel())
+        return op(vector.to(device=op.device, dtype=op.dtype)).double().cpu().numpy()
+
+    linear = LinearOperator((op.size, op.size), matvec=product, dtype=np.float64)
+    start = start_vector(op.size, 0, torch.device("cpu"), torch.float64).numpy()
+    op.products = 0
+    ends = eigsh(linear, k=2, which="BE", tol=tight, v0=start, ncv=40,
+                 return_eigenvectors=False)
+    return float(max(ends)), float(min(ends)), op.products
 
 
 def run_hessian_benchmark(cfg: BenchConfig) -> dict:
@@ -139,7 +157,7 @@ def run_hessian_benchmark(cfg: BenchConfig) -> dict:
     points = grid_points(cfg.points)
     approaches, setup = {}, {}
     started = time.perf_counter()
-    approaches["ours"], op = our_approach(model, data, dirs, device, cfg)
+    approaches["ours"], op, mover = our_approach(model, data, dirs, device, cfg)
     setup["ours"] = time.perf_counter() - started
     if cfg.reference:
         started = time.perf_counter()
@@ -186,6 +204,17 @@ def run_hessian_benchmark(cfg: BenchConfig) -> dict:
         if scale:
             result["reference_rel_difference"] = _differences(
                 timed["ours"]["values"], timed["reference"]["values"], scale)
+    if cfg.tight:
+        tight = []
+        for a, b in points:
+            mover.move((a, b))
+            tight.append(arpack_ends(op, cfg.tight))
+        result["arpack_values"] = [list(v[:2]) for v in tight]
+        result["arpack_products"] = [v[2] for v in tight]
+        result["ours_arpack_error"] = _differences(timed["ours"]["values"], tight, 1.0)
+        if cfg.reference and scale:
+            result["reference_arpack_error"] = _differences(
+                [(v[0] / scale, v[1] / scale) for v in timed["reference"]["values"]], tight, 1.0)
     result["config"] = asdict(cfg)
     return result
 
@@ -232,8 +261,6 @@ def verify_hessian_file(path: str | Path, *, tight: float = 1e-6, points: int | 
     errors in units of the stored spectral radius, ``max(|max_eig|, |min_eig|)``, to be
     compared with the file's ``hessian_tol``.
     """
-    from scipy.sparse.linalg import LinearOperator, eigsh  # only this check needs SciPy
-
     surface = read_surface(path, require=("max_eig", "min_eig"))
     a = surface.attrs
     cfg = HessianConfig(
@@ -251,21 +278,12 @@ def verify_hessian_file(path: str | Path, *, tight: float = 1e-6, points: int | 
     model.to(target)
     mover = Mover(alignment)
     op = HessianOperator(model, data.to(target), params=cfg.params)
-
-    def product(v: np.ndarray) -> np.ndarray:
-        vector = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64).ravel())
-        return op(vector.to(device=op.device, dtype=op.dtype)).double().cpu().numpy()
-
-    linear = LinearOperator((op.size, op.size), matvec=product, dtype=np.float64)
-    start = start_vector(op.size, 0, torch.device("cpu"), torch.float64).numpy()
     rows = []
     indices = [k for k in range(surface.grid.size) if surface.computed[surface.grid.index(k)]]
     for k in indices[:points]:
         where = surface.grid.index(k)
         mover.move(surface.grid.coefficients(k))
-        ends = eigsh(linear, k=2, which="BE", tol=tight, v0=start, ncv=40,
-                     return_eigenvectors=False)
-        smallest, largest = float(min(ends)), float(max(ends))
+        largest, smallest, _ = arpack_ends(op, tight)
         stored = (float(surface.values["max_eig"][where]), float(surface.values["min_eig"][where]))
         radius = max(abs(stored[0]), abs(stored[1]))
         rows.append({

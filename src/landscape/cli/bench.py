@@ -92,4 +92,10 @@ def format_hessian_report(result: dict) -> str:
         lines.append(f"reference / {result['reference_scale']:g} (its sum of batch means) against"
                      f" ours, relative to |lambda|max: max {max(diff['max']):.1e},"
                      f" min {max(diff['min']):.1e}")
+    for name in names:
+        error = result.get(f"{name}_arpack_error")
+        if error:
+            lines.append(f"{name} against ARPACK at tol {result['config']['tight']:g}, relative to"
+                         f" |lambda|max: max {max(error['max']):.1e}, min {max(error['min']):.1e}"
+                         f" (tol {result['tol']:g})")
     return "\n".join(lines)
