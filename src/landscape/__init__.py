@@ -26,6 +26,8 @@ _LAZY = {
     "loss_surface": "landscape.api",
     "interpolate": "landscape.api",
     "plot": "landscape.api",
+    "trajectory": "landscape.trajectory",  # the module, callable: landscape.api_trajectory
+    "curvature": "landscape.api_curvature",
     "Surface": "landscape.surface_file",
     "read_surface": "landscape.surface_file",
     "Directions": "landscape.directions",
@@ -39,5 +41,6 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__ == f"landscape.{name}" else getattr(module, name)
     raise AttributeError(f"module 'landscape' has no attribute {name!r}")

@@ -41,6 +41,7 @@ from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn, evaluate, floating_dtype, model_device
 from landscape.grid import Grid, Shard
 from landscape.plots import PlotOptions, plot_style, save_figures, surface_figure
+from landscape.plots.curvature import CurvatureOptions, eigen_figure
 from landscape.surface import Evaluator, run_sweep, split_measure, sweep_attrs
 from landscape.surface_file import Surface, read_surface, write_surface
 
@@ -151,8 +152,12 @@ def plot(surface: Surface | str | Path, kind: str | None = None, out: str | Path
     ``log`` (``landscape.plots.PlotOptions``); without a value range, 2-D kinds span the
     data's finite range in 20 levels. The output format follows ``out``'s suffix.
     """
+    if hasattr(surface, "figure"):  # a result that draws itself (landscape.trajectory's)
+        return surface.figure(kind, out, quantity=quantity, title=title, dpi=dpi, **options)
     if not isinstance(surface, Surface):
         surface = read_surface(surface)
+    if _is_curvature(surface, kind):
+        return _curvature_plot(surface, out, title=title, dpi=dpi, **options)
     kind = kind or ("1d" if surface.ndim == 1 else "contour")
     name = quantity or f"{surface._first_split()}_loss"
     opts = PlotOptions(**options)
@@ -333,3 +338,27 @@ def _data_range(values: np.ndarray, opts: PlotOptions) -> PlotOptions:
         hi = lo + (abs(lo) or 1.0) * 1e-3
     step = (hi - lo) / LEVELS
     return replace(opts, vmin=lo, vmax=hi + step * 1e-6, vlevel=step)
+
+
+# ------------------------------------------------------------------ curvature figures
+
+
+def _is_curvature(surface: Surface, kind: str | None) -> bool:
+    """A Hessian sweep (``landscape.curvature``) drawn as its three maps: by default, or as
+    kind ``curvature``."""
+    if kind == "curvature":
+        return True
+    return kind is None and surface.has("max_eig") and surface.has("min_eig")
+
+
+def _curvature_plot(surface: Surface, out: str | Path | None, *, title: str | None,
+                    dpi: int, ratio_max: float = 0.5, **options: Any) -> Figure:
+    opts = PlotOptions(**options)
+    opts.check()
+    ratio = CurvatureOptions(ratio_max=ratio_max)
+    ratio.check()
+    with plot_style():
+        fig = eigen_figure(surface, opts, ratio, title)
+        if out is not None:
+            save_figures([(fig, Path(out))], dpi)
+    return fig
