@@ -13,13 +13,16 @@ import torch.nn.functional as F
 from torch import nn
 
 import landscape
-from landscape.configs import EigenSettings, TrainConfig, TrajectoryConfig
+from landscape import data
+from landscape.checkpoint import save_checkpoint
+from landscape.configs import EigenSettings, SurfaceConfig, TrainConfig, TrajectoryConfig
 from landscape.data import ImageSet
-from landscape.directions import random_directions
+from landscape.directions import random_directions, write_directions
 from landscape.errors import LandscapeError
 from landscape.grid import Grid
 from landscape.hessian import hessian_sweep
 from landscape.models import get_model
+from landscape.surface import compute_surface, partial_path
 from landscape.train import train
 from landscape.trajectory import trajectory_files
 
@@ -70,7 +73,7 @@ def stage_run(tmp_path_factory, data_dir):
         train(cfg, out / "train", progress=False)
     files = sorted((out / "train").glob("epoch_*.pt"))
     *_, stage = trajectory_files(TrajectoryConfig(checkpoints=(str(out / "train"),)),
-                                      out / "path.h5", out / "pca.h5", progress=False)
+                                 out / "path.h5", out / "pca.h5", progress=False)
     return files, stage
 
 
@@ -205,3 +208,81 @@ def test_stage_module_stays_importable_beside_the_function():
 
     assert callable(landscape.trajectory) and callable(pca)
     assert Path(landscape.trajectory.__file__).name == "trajectory.py"
+
+
+# ------------------------------------------------------------------ BatchNorm recomputed
+
+
+def independent_bn_point(model, x, y, moves, batch_size) -> float:
+    """A copy at theta + sum(c * d) over ``moves``, its BatchNorm statistics reset and
+    re-estimated by a train-mode pass (momentum None: the average over the batches), then
+    the eval-mode loss."""
+    net = copy.deepcopy(model)
+    with torch.no_grad():
+        for coefficient, direction in moves:
+            for p, d in zip(net.parameters(), direction):
+                p.add_(coefficient * d)
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.reset_running_stats()
+                m.momentum = None
+        net.train()
+        for start in range(0, len(x), batch_size):
+            net(x[start : start + batch_size])
+        net.eval()
+        return F.cross_entropy(net(x), y).item()
+
+
+def test_recomputed_batchnorm_point_equals_an_independent_computation(task):
+    x, y = task
+    model = small_net(3)
+    model.train()
+    with torch.no_grad():
+        model(x * 3 + 1)  # running statistics far from the data's
+    model.eval()
+    state = copy.deepcopy(model.state_dict())
+    dirs = random_directions(model, axes=2, seed=1)
+    grid = ("-1:1:3", "-1:1:3")
+    plain = landscape.loss_surface(model, (x, y), *grid, directions=dirs, progress=False)
+    again = landscape.loss_surface(model, (x, y), *grid, directions=dirs, bn="recompute",
+                                   batch_size=16, progress=False)
+    assert again.attrs["bn"] == "recompute" and plain.attrs["bn"] == "eval"
+    for j, b in enumerate(again.y):
+        for i, a in enumerate(again.x):
+            expected = independent_bn_point(model, x, y, [(a, dirs.x), (b, dirs.y)], 16)
+            assert again.loss[j, i] == pytest.approx(expected, rel=2e-6, abs=1e-7)
+    assert not np.allclose(plain.loss, again.loss, rtol=1e-3)  # the statistics mattered
+    for k, v in model.state_dict().items():  # weights and statistics come back
+        assert torch.equal(v, state[k]), k
+
+
+def test_surface_stage_recomputes_batchnorm_and_refuses_a_partial_of_the_other_mode(
+        data_dir, tmp_path):
+    model = get_model("resnet20", seed=0)
+    ckpt = tmp_path / "model.pt"
+    save_checkpoint(ckpt, {"state_dict": model.state_dict(), "arch": "resnet20"})
+    dirs = random_directions(model, axes=1, seed=0)
+    dirs_path = write_directions(tmp_path / "dirs.h5", dirs)
+    common = {"checkpoint": str(ckpt), "directions": str(dirs_path), "x": "-0.5:0.5:2",
+              "dataset": "synthetic", "data_dir": str(data_dir), "subset": 12, "batch_size": 8,
+              "precision": "fp32", "device": "cpu"}
+    out = tmp_path / "s.h5"
+    result = compute_surface(SurfaceConfig(**common, bn="recompute"), out, progress=False)
+    assert result.surface.attrs["bn"] == "recompute"
+    images = data.load("synthetic", "train", data_dir).select(torch.arange(12))
+    x = data.model_inputs(images.images)
+    expected = [independent_bn_point(model, x, images.labels, [(a, dirs.x)], 8)
+                for a in (-0.5, 0.5)]
+    np.testing.assert_allclose(result.surface.values["train_loss"], expected, rtol=1e-5)
+
+    def kill(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compute_surface(SurfaceConfig(**common), tmp_path / "t.h5", progress=False,
+                        flush_seconds=0, on_point=kill)
+    assert partial_path(tmp_path / "t.h5").exists()
+    with pytest.raises(LandscapeError, match=r"other settings \(bn\)"):
+        compute_surface(SurfaceConfig(**common, bn="recompute"), tmp_path / "t.h5",
+                        progress=False)
+

@@ -31,7 +31,8 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from landscape import __version__
-from landscape.choices import IGNORES, NORMS
+from landscape.batchnorm import recomputing, statistics_kept
+from landscape.choices import BN_MODES, IGNORES, NORMS
 from landscape.data import ImageSet
 from landscape.directions import (
     Directions, align_to, draw_directions, entries, target_direction,
@@ -70,6 +71,7 @@ def loss_surface(
     batch_size: int | None = None,
     out: str | Path | None = None,
     progress: bool | None = None,
+    bn: str = "eval",
 ) -> Surface:
     """Loss (and accuracy) of ``model`` at ``theta + a*dx + b*dy`` for every grid point.
 
@@ -88,6 +90,10 @@ def loss_surface(
     - ``precision``: ``None`` evaluates in the model's own dtype; ``"auto"``, ``"bf16"`` or
       ``"tf32"`` let the engine trade exactness within 1e-3 for speed (float32 models).
     - ``out``: also write the surface as HDF5 in the reference layout.
+    - ``bn``: ``"eval"`` measures every point with the model's BatchNorm running statistics;
+      ``"recompute"`` re-estimates them at each point on the data (the first split) in a
+      train-mode pass before measuring (``landscape.batchnorm``; one more forward pass over
+      the data per point). The model's own statistics come back afterwards.
 
     Returns a ``Surface``: ``x``, ``y`` (coordinates), ``loss`` of shape ``(len(y), len(x))``
     with ``loss[j, i] = L(x_i, y_j)`` (``(len(x),)`` in 1-D), ``accuracy`` (or None),
@@ -96,6 +102,7 @@ def loss_surface(
     grid = Grid.parse(x, y)
     _check_choice("norm", norm, NORMS)
     _check_choice("ignore", ignore, IGNORES)
+    _check_choice("bn", bn, BN_MODES)
     def moved() -> list[tuple[str, torch.Tensor]]:
         return _moved(model, params)
 
@@ -103,7 +110,7 @@ def loss_surface(
         directions = draw_directions([t for _, t in moved()], axes=grid.ndim, norm=norm,
                                      ignore=ignore, seed=seed)
     attrs = {"model_class": type(model).__name__, "moved_tensors": len(moved()),
-             "loss_fn": _name(loss_fn)}
+             "loss_fn": _name(loss_fn), "bn": bn}
     if isinstance(directions, Directions) and directions.attrs.get("kind") == "random":
         attrs.update(norm=directions.attrs.get("norm"), ignore=directions.attrs.get("ignore"),
                      seed=directions.attrs.get("seed"))
@@ -192,8 +199,12 @@ def _sweep(model: nn.Module, data: Data, grid: Grid, directions: Directions,
         evaluators, how = _evaluators(model, splits, target, loss_fn, precision, batch_size)
         attrs = sweep_attrs({**attrs, **how, "device": target.type}, list(splits), dir_type,
                             how["engine_precision"], grid, Shard(0, 1))
-        result = run_sweep(model, alignment, grid, *split_measure(evaluators), None,
-                           shard=Shard(0, 1), attrs=attrs, start=None, progress=progress)
+        quantities, measure = split_measure(evaluators)
+        if attrs.get("bn") == "recompute":
+            measure = recomputing(model, _bn_data(splits), measure, batch_size)
+        with statistics_kept(model):
+            result = run_sweep(model, alignment, grid, quantities, measure, None,
+                               shard=Shard(0, 1), attrs=attrs, start=None, progress=progress)
     surface = result.surface
     for split in splits:  # no accuracy where the targets are not class indices
         if np.isnan(surface.values[f"{split}_acc"]).all():
@@ -362,3 +373,16 @@ def _curvature_plot(surface: Surface, out: str | Path | None, *, title: str | No
         if out is not None:
             save_figures([(fig, Path(out))], dpi)
     return fig
+
+
+# -------------------------------------------------------------- BatchNorm recomputation
+
+
+def _bn_data(splits: Mapping[str, Any]) -> Any:
+    """The data the BatchNorm statistics are re-estimated on: the first split, as given
+    (tensors as an ``ImageSet``, moved to the device batch by batch)."""
+    data = next(iter(splits.values()))
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(
+            isinstance(t, torch.Tensor) for t in data):
+        return ImageSet(data[0], data[1])
+    return data

@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 from landscape.choices import (
-    DATASETS, DIR_TYPES, IGNORES, MODEL_NAMES, NORMS, PRECISIONS, SPLITS, SUBSET_RULES,
+    BN_MODES, DATASETS, DIR_TYPES, IGNORES, MODEL_NAMES, NORMS, PRECISIONS, SPLITS, SUBSET_RULES,
 )
 from landscape.errors import LandscapeError
 from landscape.grid import Grid, Shard, parse_shard
@@ -281,6 +281,11 @@ class SurfaceConfig(EvalSettings):
         False, "sweep a checkpoint other than the one the directions were drawn for (their "
         "filter normalization is relative to that one's weights); said in a warning and "
         "recorded in the surface (other_checkpoint)")
+    bn: str = setting(
+        "eval", "BatchNorm at each point: eval uses the origin's running statistics (the "
+        "paper's); recompute re-estimates them on the first split at every point (a "
+        "train-mode pass, cumulative average) before the eval-mode loss",
+        choices=BN_MODES, group=EVALUATION)
 
     def validate(self) -> tuple[Grid, Shard]:
         """Check every setting before any work; returns the parsed grid and shard."""
