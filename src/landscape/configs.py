@@ -399,6 +399,23 @@ class VtpConfig:
             raise LandscapeError(f"log needs a positive zmax, got {self.zmax}")
 
 
+@dataclass(kw_only=True)
+class Html3dConfig:
+    """A surface as an interactive 3-D HTML page: what ``landscape html3d`` writes."""
+
+    surf_name: str = _like(VtpConfig, "surf_name", help="dataset drawn as the height: "
+                           "train_loss, test_loss, ..., eig_ratio or any other of the file")
+    log: bool = setting(False, "heights are log10 of the value (non-positive values are left "
+                        "out)")
+    zmax: float | None = setting(None, "leave out the values above this one (in the "
+                                 "quantity's units)", none="all values")
+
+    def validate(self) -> None:
+        check_settings(self)
+        if self.zmax is not None and not math.isfinite(self.zmax):
+            raise LandscapeError(f"zmax must be a finite number, got {self.zmax}")
+
+
 # ------------------------------------------------------------------------------- benchmark
 
 BENCH_DATA = ("random", "synthetic")
