@@ -9,7 +9,7 @@
   var info = document.getElementById("info");
   var ctx = canvas.getContext("2d");
   var nx = data.x.length, ny = data.y.length;
-  var HOME = { yaw: -0.7, pitch: 1.0, zoom: 1.0 };
+  var HOME = { yaw: -0.7, pitch: 0.6, zoom: 1.0 };
   var view = { yaw: HOME.yaw, pitch: HOME.pitch, zoom: HOME.zoom };
   var VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 
@@ -50,7 +50,7 @@
     var cp = Math.cos(view.pitch), sp = Math.sin(view.pitch);
     var X = p[0] * cy - p[1] * sy, Y = p[0] * sy + p[1] * cy, Z = p[2];
     var depth = Y * cp - Z * sp, up = Y * sp + Z * cp;
-    var f = 5 / (5 + depth), k = 0.32 * Math.min(w, h) * view.zoom;
+    var f = 5 / (5 + depth), k = 0.28 * Math.min(w, h) * view.zoom;
     return [w / 2 + X * k * f, h / 2 - up * k * f, depth];
   }
 
