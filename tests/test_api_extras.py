@@ -286,3 +286,16 @@ def test_surface_stage_recomputes_batchnorm_and_refuses_a_partial_of_the_other_m
         compute_surface(SurfaceConfig(**common, bn="recompute"), tmp_path / "t.h5",
                         progress=False)
 
+
+
+def test_own_model_page_example_runs(tmp_path, monkeypatch, capsys):
+    """docs/own_model.md's worked example, as written, and what it says it prints."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "own_model.md").read_text()
+    code = text.split("## A worked example on synthetic data")[1].split("```python\n")[1]
+    code = code.split("```")[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "own_model.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "explained variance: [0.929" in printed
+    for name in ("contour.png", "surface.html", "path.png", "curvature.png"):
+        assert (tmp_path / name).stat().st_size > 0
