@@ -5,6 +5,10 @@ For your own model and data::
     import landscape
     surface = landscape.loss_surface(model, (X, y))           # 21 x 21 points on [-1, 1]^2
     landscape.plot(surface, kind="contour", out="contour.png")
+    path = landscape.trajectory(model, checkpoints, (X, y))   # PCA path of a run (Fig. 9)
+    hess = landscape.curvature(model, (X, y))                 # Hessian eigenvalue maps (Fig. 7)
+
+(docs/own_model.md).
 
 The library knows nothing of Snakemake: ``landscape.data`` loads CIFAR-10 or the offline
 synthetic set as uint8 tensors, ``landscape.models`` builds the paper's networks,

@@ -5,6 +5,8 @@
 >>> landscape.plot(surface, kind="contour", out="contour.png")
 >>> curve = landscape.interpolate(model_a, model_b, (X, y))      # the paper's Fig. 2
 >>> landscape.plot(curve, out="interpolation.png")
+>>> path = landscape.trajectory(model, checkpoints, (X, y))      # Fig. 9 (api_trajectory)
+>>> hess = landscape.curvature(model, (X, y))                     # Fig. 7 (api_curvature)
 
 The same machinery as the ``landscape`` command: filter-normalized directions
 (``landscape.directions``), the sweep loop (``landscape.surface``), the fast evaluator
@@ -158,6 +160,12 @@ def plot(surface: Surface | str | Path, kind: str | None = None, out: str | Path
     (default: the first split's loss). ``options``: ``vmin``, ``vmax``, ``vlevel``, ``zmax``,
     ``log`` (``landscape.plots.PlotOptions``); without a value range, 2-D kinds span the
     data's finite range in 20 levels. The output format follows ``out``'s suffix.
+
+    Also draws the other results of the API: a ``landscape.trajectory`` result as its path
+    over the surface's contours (paper Fig. 9; kind ``path``), and a ``landscape.curvature``
+    surface as its lambda_max, lambda_min and |lambda_min / lambda_max| maps (paper Fig. 7;
+    kind ``curvature``, the default for a surface holding ``max_eig``; option ``ratio_max``,
+    the top of the ratio's colour scale, default 0.5).
     """
     if hasattr(surface, "figure"):  # a result that draws itself (landscape.trajectory's)
         return surface.figure(kind, out, quantity=quantity, title=title, dpi=dpi, **options)
