@@ -151,6 +151,17 @@ def test_trajectory_of_a_plain_list_of_state_dicts(task, tmp_path):
     assert (tmp_path / "fig9.png").stat().st_size > 0
     assert fig.axes[0].get_xlabel().startswith("1st PC")
 
+    # the same run saved by the user as bare state dicts, names without epochs
+    files = []
+    for k, state in enumerate(states):
+        files.append(tmp_path / f"{'abcdefgh'[k]}.pt")
+        torch.save(state, files[-1])
+    again = landscape.trajectory(model, files, progress=False)
+    np.testing.assert_array_equal(again.epochs, np.arange(len(states)))  # their places
+    np.testing.assert_array_equal(again.x, path.x)
+    np.testing.assert_array_equal(again.y, path.y)
+    same_directions(again.directions, path.directions)
+
 
 def test_trajectory_refuses_bad_input(task, tmp_path):
     x, y = task
