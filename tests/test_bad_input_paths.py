@@ -51,10 +51,12 @@ def writing(name, inputs, out, data_dir):
         "bench": ["bench", "--model", "resnet20", "--images", "8", "--points", "1",
                   "--train-steps", "0", "--no-reference", "--device", "cpu", "--out",
                   f"{out}.json"],
+        "html3d": ["html3d", "--surface", inputs["surface"], "--out", f"{out}.html"],
     }[name]
 
 
-COMMANDS = ["train", "surface", "directions", "merge", "plot", "panel", "table", "data", "bench"]
+COMMANDS = ["train", "surface", "directions", "merge", "plot", "panel", "table", "data", "bench",
+            "html3d"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -5,6 +5,10 @@ For your own model and data::
     import landscape
     surface = landscape.loss_surface(model, (X, y))           # 21 x 21 points on [-1, 1]^2
     landscape.plot(surface, kind="contour", out="contour.png")
+    path = landscape.trajectory(model, checkpoints, (X, y))   # PCA path of a run (Fig. 9)
+    hess = landscape.curvature(model, (X, y))                 # Hessian eigenvalue maps (Fig. 7)
+
+(docs/own_model.md).
 
 The library knows nothing of Snakemake: ``landscape.data`` loads CIFAR-10 or the offline
 synthetic set as uint8 tensors, ``landscape.models`` builds the paper's networks,
@@ -26,6 +30,8 @@ _LAZY = {
     "loss_surface": "landscape.api",
     "interpolate": "landscape.api",
     "plot": "landscape.api",
+    "trajectory": "landscape.trajectory",  # the module, callable: landscape.api_trajectory
+    "curvature": "landscape.api_curvature",
     "Surface": "landscape.surface_file",
     "read_surface": "landscape.surface_file",
     "Directions": "landscape.directions",
@@ -39,5 +45,6 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__ == f"landscape.{name}" else getattr(module, name)
     raise AttributeError(f"module 'landscape' has no attribute {name!r}")

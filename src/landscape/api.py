@@ -5,6 +5,8 @@
 >>> landscape.plot(surface, kind="contour", out="contour.png")
 >>> curve = landscape.interpolate(model_a, model_b, (X, y))      # the paper's Fig. 2
 >>> landscape.plot(curve, out="interpolation.png")
+>>> path = landscape.trajectory(model, checkpoints, (X, y))      # Fig. 9 (api_trajectory)
+>>> hess = landscape.curvature(model, (X, y))                     # Fig. 7 (api_curvature)
 
 The same machinery as the ``landscape`` command: filter-normalized directions
 (``landscape.directions``), the sweep loop (``landscape.surface``), the fast evaluator
@@ -31,7 +33,8 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from landscape import __version__
-from landscape.choices import IGNORES, NORMS
+from landscape.batchnorm import recomputing, statistics_kept
+from landscape.choices import BN_MODES, IGNORES, NORMS
 from landscape.data import ImageSet
 from landscape.directions import (
     Directions, align_to, draw_directions, entries, target_direction,
@@ -41,6 +44,7 @@ from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn, evaluate, floating_dtype, model_device
 from landscape.grid import Grid, Shard
 from landscape.plots import PlotOptions, plot_style, save_figures, surface_figure
+from landscape.plots.curvature import CurvatureOptions, eigen_figure
 from landscape.surface import Evaluator, run_sweep, split_measure, sweep_attrs
 from landscape.surface_file import Surface, read_surface, write_surface
 
@@ -70,6 +74,7 @@ def loss_surface(
     batch_size: int | None = None,
     out: str | Path | None = None,
     progress: bool | None = None,
+    bn: str = "eval",
 ) -> Surface:
     """Loss (and accuracy) of ``model`` at ``theta + a*dx + b*dy`` for every grid point.
 
@@ -88,6 +93,10 @@ def loss_surface(
     - ``precision``: ``None`` evaluates in the model's own dtype; ``"auto"``, ``"bf16"`` or
       ``"tf32"`` let the engine trade exactness within 1e-3 for speed (float32 models).
     - ``out``: also write the surface as HDF5 in the reference layout.
+    - ``bn``: ``"eval"`` measures every point with the model's BatchNorm running statistics;
+      ``"recompute"`` re-estimates them at each point on the data (the first split) in a
+      train-mode pass before measuring (``landscape.batchnorm``; one more forward pass over
+      the data per point). The model's own statistics come back afterwards.
 
     Returns a ``Surface``: ``x``, ``y`` (coordinates), ``loss`` of shape ``(len(y), len(x))``
     with ``loss[j, i] = L(x_i, y_j)`` (``(len(x),)`` in 1-D), ``accuracy`` (or None),
@@ -96,6 +105,7 @@ def loss_surface(
     grid = Grid.parse(x, y)
     _check_choice("norm", norm, NORMS)
     _check_choice("ignore", ignore, IGNORES)
+    _check_choice("bn", bn, BN_MODES)
     def moved() -> list[tuple[str, torch.Tensor]]:
         return _moved(model, params)
 
@@ -103,7 +113,7 @@ def loss_surface(
         directions = draw_directions([t for _, t in moved()], axes=grid.ndim, norm=norm,
                                      ignore=ignore, seed=seed)
     attrs = {"model_class": type(model).__name__, "moved_tensors": len(moved()),
-             "loss_fn": _name(loss_fn)}
+             "loss_fn": _name(loss_fn), "bn": bn}
     if isinstance(directions, Directions) and directions.attrs.get("kind") == "random":
         attrs.update(norm=directions.attrs.get("norm"), ignore=directions.attrs.get("ignore"),
                      seed=directions.attrs.get("seed"))
@@ -154,9 +164,19 @@ def plot(surface: Surface | str | Path, kind: str | None = None, out: str | Path
     values are positive and the largest is more than 30 times the smallest, as around a
     trained model's minimum, linear otherwise; every 2-D kind has a colour bar. The output
     format follows ``out``'s suffix.
+
+    Also draws the other results of the API: a ``landscape.trajectory`` result as its path
+    over the surface's contours (paper Fig. 9; kind ``path``), and a ``landscape.curvature``
+    surface as its lambda_max, lambda_min and |lambda_min / lambda_max| maps (paper Fig. 7;
+    kind ``curvature``, the default for a surface holding ``max_eig``; option ``ratio_max``,
+    the top of the ratio's colour scale, default 0.5).
     """
+    if hasattr(surface, "figure"):  # a result that draws itself (landscape.trajectory's)
+        return surface.figure(kind, out, quantity=quantity, title=title, dpi=dpi, **options)
     if not isinstance(surface, Surface):
         surface = read_surface(surface)
+    if _is_curvature(surface, kind):
+        return _curvature_plot(surface, out, title=title, dpi=dpi, **options)
     kind = kind or ("1d" if surface.ndim == 1 else "contour")
     name = quantity or f"{surface._first_split()}_loss"
     opts = PlotOptions(**options)
@@ -191,8 +211,12 @@ def _sweep(model: nn.Module, data: Data, grid: Grid, directions: Directions,
         evaluators, how = _evaluators(model, splits, target, loss_fn, precision, batch_size)
         attrs = sweep_attrs({**attrs, **how, "device": target.type}, list(splits), dir_type,
                             how["engine_precision"], grid, Shard(0, 1))
-        result = run_sweep(model, alignment, grid, *split_measure(evaluators), None,
-                           shard=Shard(0, 1), attrs=attrs, start=None, progress=progress)
+        quantities, measure = split_measure(evaluators)
+        if attrs.get("bn") == "recompute":
+            measure = recomputing(model, _bn_data(splits), measure, batch_size)
+        with statistics_kept(model):
+            result = run_sweep(model, alignment, grid, quantities, measure, None,
+                               shard=Shard(0, 1), attrs=attrs, start=None, progress=progress)
     surface = result.surface
     for split in splits:  # no accuracy where the targets are not class indices
         if np.isnan(surface.values[f"{split}_acc"]).all():
@@ -345,3 +369,40 @@ def _data_range(values: np.ndarray, opts: PlotOptions, auto_log: bool = True) ->
     step = (hi - lo) / LEVELS
     log = opts.log or (auto_log and lo > 0 and hi / lo > LOG_SPAN)
     return replace(opts, vmin=lo, vmax=hi + step * 1e-6, vlevel=step, log=log)
+
+
+# ------------------------------------------------------------------ curvature figures
+
+
+def _is_curvature(surface: Surface, kind: str | None) -> bool:
+    """A Hessian sweep (``landscape.curvature``) drawn as its three maps: by default, or as
+    kind ``curvature``."""
+    if kind == "curvature":
+        return True
+    return kind is None and surface.has("max_eig") and surface.has("min_eig")
+
+
+def _curvature_plot(surface: Surface, out: str | Path | None, *, title: str | None,
+                    dpi: int, ratio_max: float = 0.5, **options: Any) -> Figure:
+    opts = PlotOptions(**options)
+    opts.check()
+    ratio = CurvatureOptions(ratio_max=ratio_max)
+    ratio.check()
+    with plot_style():
+        fig = eigen_figure(surface, opts, ratio, title)
+        if out is not None:
+            save_figures([(fig, Path(out))], dpi)
+    return fig
+
+
+# -------------------------------------------------------------- BatchNorm recomputation
+
+
+def _bn_data(splits: Mapping[str, Any]) -> Any:
+    """The data the BatchNorm statistics are re-estimated on: the first split, as given
+    (tensors as an ``ImageSet``, moved to the device batch by batch)."""
+    data = next(iter(splits.values()))
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(
+            isinstance(t, torch.Tensor) for t in data):
+        return ImageSet(data[0], data[1])
+    return data

@@ -12,6 +12,7 @@ PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 DIR_TYPES = ("weights", "states")
 NORMS = ("filter", "layer", "weight", "none")
 IGNORES = ("biasbn", "none")
+BN_MODES = ("eval", "recompute")  # BatchNorm at each point: origin's statistics, re-estimated
 MODEL_NAMES = (
     "resnet20", "resnet56", "resnet110",
     "resnet20_noshort", "resnet56_noshort", "resnet110_noshort",

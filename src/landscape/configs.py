@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 from landscape.choices import (
-    DATASETS, DIR_TYPES, IGNORES, MODEL_NAMES, NORMS, PRECISIONS, SPLITS, SUBSET_RULES,
+    BN_MODES, DATASETS, DIR_TYPES, IGNORES, MODEL_NAMES, NORMS, PRECISIONS, SPLITS, SUBSET_RULES,
 )
 from landscape.errors import LandscapeError
 from landscape.grid import Grid, Shard, parse_shard
@@ -281,6 +281,11 @@ class SurfaceConfig(EvalSettings):
         False, "sweep a checkpoint other than the one the directions were drawn for (their "
         "filter normalization is relative to that one's weights); said in a warning and "
         "recorded in the surface (other_checkpoint)")
+    bn: str = setting(
+        "eval", "BatchNorm at each point: eval uses the origin's running statistics (the "
+        "paper's); recompute re-estimates them on the first split at every point (a "
+        "train-mode pass, cumulative average) before the eval-mode loss",
+        choices=BN_MODES, group=EVALUATION)
 
     def validate(self) -> tuple[Grid, Shard]:
         """Check every setting before any work; returns the parsed grid and shard."""
@@ -393,6 +398,23 @@ class VtpConfig:
             raise LandscapeError(f"zmax must be a finite number, got {self.zmax}")
         if self.log and self.zmax is not None and self.zmax <= 0:
             raise LandscapeError(f"log needs a positive zmax, got {self.zmax}")
+
+
+@dataclass(kw_only=True)
+class Html3dConfig:
+    """A surface as an interactive 3-D HTML page: what ``landscape html3d`` writes."""
+
+    surf_name: str = _like(VtpConfig, "surf_name", help="dataset drawn as the height: "
+                           "train_loss, test_loss, ..., eig_ratio or any other of the file")
+    log: bool = setting(False, "heights are log10 of the value (non-positive values are left "
+                        "out)")
+    zmax: float | None = setting(None, "leave out the values above this one (in the "
+                                 "quantity's units)", none="all values")
+
+    def validate(self) -> None:
+        check_settings(self)
+        if self.zmax is not None and not math.isfinite(self.zmax):
+            raise LandscapeError(f"zmax must be a finite number, got {self.zmax}")
 
 
 # ------------------------------------------------------------------------------- benchmark

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from landscape import __version__, faults, resources
 from landscape import data as datasets
 from landscape.atomic import remove_stale_temporaries
+from landscape.batchnorm import recomputing, statistics_kept
 from landscape.checkpoint import load_model
 from landscape.configs import SurfaceConfig
 from landscape.device import resolve_device
@@ -344,8 +345,8 @@ def compute_surface(
     splits = [s for s in datasets.SPLITS if s in cfg.splits]  # one order, whatever was typed
     inputs = sweep_inputs(cfg, out, grid, shard, splits, split_quantities(splits))
     model, alignment, device = inputs.model, inputs.alignment, inputs.device
-    attrs = sweep_attrs({**inputs.attrs, "compile": cfg.compile}, splits, alignment.dir_type,
-                        cfg.precision, grid, shard)
+    attrs = sweep_attrs({**inputs.attrs, "compile": cfg.compile, "bn": cfg.bn}, splits,
+                        alignment.dir_type, cfg.precision, grid, shard)
     if cfg.grid_from is not None:
         attrs["grid_from"] = _grid_source(cfg.grid_from, cfg.directions, attrs["directions_sha256"])
     start = resume_state(out, attrs, grid, shard, restart)
@@ -371,9 +372,15 @@ def compute_surface(
     log.info("evaluating %d points in %s, batch %s, %s batch norms folded%s", len(shard.points(grid)),
              engine["precision"], engine["batch_size"], engine["folded_batchnorms"],
              ", compiled" if engine["compiled"] else "")
-    return run_sweep(model, alignment, grid, *split_measure(evaluators), out, shard=shard,
-                     attrs=attrs, start=start, subset_indices=indices, dir_file=str(cfg.directions),
-                     progress=progress, flush_seconds=flush_seconds, on_point=on_point)
+    quantities, measure = split_measure(evaluators)
+    if cfg.bn == "recompute":
+        log.info("re-estimating the BatchNorm statistics on %s at every point", splits[0])
+        measure = recomputing(model, sets[splits[0]], measure, cfg.batch_size)
+    with statistics_kept(model):
+        return run_sweep(model, alignment, grid, quantities, measure, out, shard=shard,
+                         attrs=attrs, start=start, subset_indices=indices,
+                         dir_file=str(cfg.directions), progress=progress,
+                         flush_seconds=flush_seconds, on_point=on_point)
 
 
 @dataclass

@@ -20,12 +20,18 @@ Memory: one block of ``n`` rows (``block_mb``), the two directions (float32, the
 size) and ``n x n`` numbers, whatever the number of epochs. ``project`` projects the same
 rows onto any two directions (least squares: for orthonormal directions the plain dot
 products) in one pass. docs/trajectories.md has the commands, files and measurements.
+
+The module is also the Python API's ``landscape.trajectory(model, checkpoints, data)``:
+calling it runs ``landscape.api_trajectory.trajectory`` (a function of that name would be
+replaced by this module whenever the module is imported).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import sys
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,13 +124,15 @@ class Run:
 # ------------------------------------------------------------------------- the checkpoints
 
 
-def open_member(path: Path) -> Member:
+def open_member(path: Path, epoch: int | None = None) -> Member:
     """A checkpoint's metadata and tensor locations, without reading its tensors.
 
     Loading onto the meta device records where each storage lies in the file
     (``_checkpoint_offset``), so a block of rows reads just its own bytes, with no mapping
     that would keep them resident. A file whose tensors cannot be located is loaded whole
-    each time it is read (small legacy checkpoints of the reference).
+    each time it is read (small legacy checkpoints of the reference). ``epoch``: what a file
+    that records none counts as (the Python API: its place in the list); by default its
+    name's last number.
     """
     try:
         payload = torch.load(path, map_location="meta", weights_only=True)
@@ -144,7 +152,7 @@ def open_member(path: Path) -> Member:
         else:
             offset = None
         tensors[name.removeprefix("module.")] = Stored(offset, t.dtype, tuple(t.shape))
-    epoch = payload.get("epoch")
+    epoch = payload.get("epoch", epoch)
     if epoch is None:  # a reference checkpoint: model_<epoch>.t7
         match = re.search(r"(\d+)\D*$", path.stem)
         if match is None:
@@ -201,13 +209,20 @@ def gather(checkpoints: Sequence[str | Path], final: str | Path | None = None,
     names = [n for n, _ in model.named_parameters()]
     shapes = [tuple(p.shape) for p in model.parameters()]
     for m in [*members, last]:
-        bad = [n for n, s in zip(names, shapes)
-               if n not in m.tensors or m.tensors[n].shape != s or not m.tensors[n].dtype.is_floating_point]
-        if bad:
-            problem = "missing" if bad[0] not in m.tensors else "a wrong shape or type for"
-            raise LandscapeError(f"checkpoint {m.path} does not fit {name}: {problem} {bad[0]} "
-                                 "(another architecture?)")
+        check_fit(m, names, shapes, name)
     return Run(members, last, name, names, shapes)
+
+
+def check_fit(m: Member, names: Sequence[str], shapes: Sequence[tuple[int, ...]],
+              model: str) -> None:
+    """Refuse a checkpoint that lacks one of the tensors ``names`` or holds it in another
+    shape or a non-floating type."""
+    bad = [n for n, s in zip(names, shapes)
+           if n not in m.tensors or m.tensors[n].shape != s or not m.tensors[n].dtype.is_floating_point]
+    if bad:
+        problem = "missing" if bad[0] not in m.tensors else "a wrong shape or type for"
+        raise LandscapeError(f"checkpoint {m.path} does not fit {model}: {problem} {bad[0]} "
+                             "(another architecture?)")
 
 
 def skeleton(name: str) -> torch.nn.Module:
@@ -452,3 +467,18 @@ def project_file(cfg: ProjectConfig, out: str | Path, progress: bool | None = No
         "dir_type": directions.attrs.get("dir_type"), "projection": "least squares",
     }, None if ratio is None else np.asarray(ratio, dtype=np.float64))
     return write_trajectory(out, traj), traj
+
+
+# ------------------------------------------------------------------------ the API's name
+
+
+class _Callable(types.ModuleType):
+    """``landscape.trajectory(...)``: the Python API's function, under the module's name."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from landscape.api_trajectory import trajectory
+
+        return trajectory(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _Callable

@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator
 
 from landscape.errors import LandscapeError
 from landscape.plots.figures import finish
-from landscape.plots.maps import draw_contour
+from landscape.plots.maps import draw_contour, draw_heatmap
 from landscape.plots.notes import note_missing_contours
 from landscape.plots.options import PlotOptions
 from landscape.plots.output import check_formats, plot_style, save_figures
@@ -144,3 +144,36 @@ def plot_curvature(hessians: Sequence[str | Path], out_prefix: str | Path, *,
     with plot_style():
         fig = curvature_figure(loaded, beside, titles, name, opts, curvature)
         return save_figures([(fig, Path(f"{out_prefix}.{fmt}")) for fmt in formats], dpi)
+
+
+EIGEN_LABELS = {"max_eig": "λmax", "min_eig": "λmin"}
+
+
+def eigen_figure(s: Surface, opts: PlotOptions = PlotOptions(),
+                 curvature: CurvatureOptions = CurvatureOptions(),
+                 title: str | None = None) -> Figure:
+    """The three maps of a Hessian sweep (the Python API's ``landscape.plot``): lambda_max,
+    lambda_min and |lambda_min / lambda_max| side by side; a 1-D sweep as curves along x."""
+    if not s.has(RATIO):
+        raise LandscapeError(f"surface {s.source} has no max_eig and min_eig: compute it with "
+                             "landscape.curvature or `landscape hessian`")
+    fig = Figure(figsize=(3 * CELL[0], CELL[1]), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, name in zip(axes[:2], EIGEN_LABELS):
+        if s.ndim == 2:
+            draw_heatmap(ax, s, name, opts)
+        else:
+            ax.plot(s.x, s.get(name), "-o", markersize=3)
+            ax.set_xlabel(s.label("x"))
+            ax.set_ylabel(EIGEN_LABELS[name])
+        ax.set_title(EIGEN_LABELS[name])
+    if s.ndim == 2:
+        draw_ratio(axes[2], s, curvature)
+    else:
+        axes[2].plot(s.x, s.get(RATIO), "-o", markersize=3)
+        axes[2].set_xlabel(s.label("x"))
+        axes[2].set_ylabel(RATIO_LABEL)
+    axes[2].set_title(RATIO_LABEL)
+    if title:
+        fig.suptitle(title)
+    return fig
