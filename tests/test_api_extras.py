@@ -24,7 +24,7 @@ from landscape.hessian import hessian_sweep
 from landscape.models import get_model
 from landscape.surface import compute_surface, partial_path
 from landscape.train import train
-from landscape.trajectory import trajectory_files
+from landscape.trajectory_pca import trajectory_files
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -88,7 +88,7 @@ def test_trajectory_of_a_stage_run_equals_the_stage(stage_run, monkeypatch):
     files, stage = stage_run
     model = get_model("resnet20", seed=1)
     # checkpoint files are streamed (located, read block by block), never loaded whole
-    monkeypatch.setattr("landscape.trajectory.read_checkpoint", _refuse)
+    monkeypatch.setattr("landscape.trajectory_pca.read_checkpoint", _refuse)
     path = landscape.trajectory(model, files, progress=False)
     same_directions(path.directions, stage.directions)
     np.testing.assert_array_equal(path.explained_variance_ratio, stage.explained_variance_ratio)
@@ -214,11 +214,11 @@ def test_curvature_refuses_batches(task):
         landscape.curvature(small_net(), [(x, y), (x, y), (x, y)])
 
 
-def test_stage_module_stays_importable_beside_the_function():
-    from landscape.trajectory import pca
+def test_the_api_function_is_the_stage_pca():
+    from landscape.api_trajectory import trajectory
+    from landscape.trajectory_pca import pca
 
-    assert callable(landscape.trajectory) and callable(pca)
-    assert Path(landscape.trajectory.__file__).name == "trajectory.py"
+    assert landscape.trajectory is trajectory and callable(pca)
 
 
 # ------------------------------------------------------------------ BatchNorm recomputed

@@ -28,7 +28,7 @@ from landscape.plots.trajectory import path_figure, plot_path_file
 from landscape.surface import compute_surface
 from landscape.surface_file import Surface, write_surface
 from landscape.grid import Grid
-from landscape.trajectory import Rows, gather, pca, plan_blocks, project, project_file, trajectory_files
+from landscape.trajectory_pca import Rows, gather, pca, plan_blocks, project, project_file, trajectory_files
 from landscape.trajectory_file import covering_grid, read_trajectory
 
 pytestmark = pytest.mark.usefixtures("one_thread")

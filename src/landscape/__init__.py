@@ -30,7 +30,7 @@ _LAZY = {
     "loss_surface": "landscape.api",
     "interpolate": "landscape.api",
     "plot": "landscape.api",
-    "trajectory": "landscape.trajectory",  # the module, callable: landscape.api_trajectory
+    "trajectory": "landscape.api_trajectory",
     "curvature": "landscape.api_curvature",
     "Surface": "landscape.surface_file",
     "read_surface": "landscape.surface_file",
@@ -46,5 +46,5 @@ def __getattr__(name: str):
         import importlib
 
         module = importlib.import_module(_LAZY[name])
-        return module if module.__name__ == f"landscape.{name}" else getattr(module, name)
+        return getattr(module, name)
     raise AttributeError(f"module 'landscape' has no attribute {name!r}")

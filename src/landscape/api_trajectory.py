@@ -3,7 +3,7 @@
 >>> path = landscape.trajectory(model, ["ep0.pt", "ep1.pt", ..., "final.pt"], (X, y))  # doctest: +SKIP
 >>> landscape.plot(path, out="fig9.png")       # the path over the loss contours
 
-The PCA is the ``landscape trajectory`` stage's own (``landscape.trajectory.pca``): the same
+The PCA is the ``landscape trajectory`` stage's own (``landscape.trajectory_pca.pca``): the same
 rows ``w_i - w_final`` (1-D tensors zeroed), read in column blocks, so the directions,
 explained variance and path are those of the stage, number for number. Checkpoint files are
 streamed as the stage streams them (only their tensors' locations are read up front, then a
@@ -33,7 +33,7 @@ from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn
 from landscape.grid import Grid
 from landscape.surface_file import Surface
-from landscape.trajectory import (
+from landscape.trajectory_pca import (
     Member, Run, Stored, _check_same_run, check_fit, open_member, pca,
 )
 from landscape.trajectory_file import Trajectory, covering_grid

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from landscape.trajectory import project_file
+    from landscape.trajectory_pca import project_file
 
     out, traj = project_file(config_from_args(ProjectConfig, args), args.out,
                              progress=args.progress)

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from landscape.trajectory import trajectory_files
+    from landscape.trajectory_pca import trajectory_files
 
     out, dirs, result = trajectory_files(config_from_args(TrajectoryConfig, args), args.out,
                                          args.out_directions, progress=args.progress)

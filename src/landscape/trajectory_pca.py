@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
-import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -467,18 +465,3 @@ def project_file(cfg: ProjectConfig, out: str | Path, progress: bool | None = No
         "dir_type": directions.attrs.get("dir_type"), "projection": "least squares",
     }, None if ratio is None else np.asarray(ratio, dtype=np.float64))
     return write_trajectory(out, traj), traj
-
-
-# ------------------------------------------------------------------------ the API's name
-
-
-class _Callable(types.ModuleType):
-    """``landscape.trajectory(...)``: the Python API's function, under the module's name."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from landscape.api_trajectory import trajectory
-
-        return trajectory(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _Callable
