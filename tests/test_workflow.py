@@ -124,7 +124,8 @@ def expected_files(run: Path) -> list[Path]:
                   run / "train" / model / "epoch_003.pt"]
     files += [run / "trajectories" / SMOKE_VGG_RUNS[0] / "random_path.h5",
               run / "interpolations" / "wd0.0005.h5", run / "interpolations" / "wd0.0005_direction.h5",
-              run / "hessian" / "resnet20.h5", run / "surfaces" / "resnet20.vtp"]
+              run / "hessian" / "resnet20.h5", run / "surfaces" / "resnet20.vtp",
+              run / "surfaces" / "resnet20.html"]
     files += [run / "figures" / f"{name}.{ext}" for names in SMOKE_PAPER_FIGURES.values()
               for name in names for ext in ("pdf", "png")]
     for study in ("architecture", "batch_size"):
@@ -249,6 +250,7 @@ def test_each_figure_target_builds_only_what_it_needs(tmp_path, target, rules):
     ({"curvature": {"models": ["resnet56"]}},
      "config key curvature.models: resnet56 not in config key models"),
     ({"curvature": {"tol": 0}}, "On instance['curvature']['tol']"),
+    ({"curvature": {"tol": 1.5}}, "On instance['curvature']['tol']"),  # tol lies in (0, 1)
     ({"vtp": {"models": ["wrn56_2"]}}, "config key vtp.models: wrn56_2 not in config key models"),
     ({"batch_size_study": {"interpolation": {"x": "2:-1:5"}}},
      "config key batch_size_study.interpolation.x: grid spec --x '2:-1:5': MIN must be less"),
@@ -534,7 +536,7 @@ def test_second_dry_run_has_nothing_to_do(smoke):
     # a grid change that surface's sweeps and what draws them, never training
     ({"surface": {"x": "-0.5:0.5:5"}}, {"surface_shard": 8, "merge_surface": 4, "plot_surface": 4,
                                         "panel": 5, "plot_random_path": 1, "provenance": 2,
-                                        "vtp": 1}),
+                                        "vtp": 1, "html3d": 1}),
     # the study's settings only the study's jobs
     ({"batch_size_study": {"interpolation": {"x": "-1:2:4"}}},
      {"interpolation": 1, "plot_interpolation": 1, "provenance": 1}),

@@ -41,6 +41,7 @@ SHARD = f"{RUN}/surfaces/{{run}}/shard_{{shard}}-of-{{nshards}}.h5"
 SURFACE = f"{RUN}/surfaces/{{run}}.h5"
 CURVE = f"{RUN}/surfaces/{{run}}_1d.h5"
 VTP = f"{RUN}/surfaces/{{run}}.vtp"
+HTML3D = f"{RUN}/surfaces/{{run}}.html"
 FIGURE = f"{RUN}/figures/{{run}}_{{kind}}.{{ext}}"
 PANEL = f"{RUN}/figures/{{panel}}.{{ext}}"
 TABLE = f"{RUN}/tables/results_{{study}}.{{ext}}"
@@ -540,6 +541,11 @@ def vtp_arguments() -> str:
     return options(config["vtp"], only=VTP_KEYS)
 
 
+def html3d_arguments() -> str:
+    """The 3-D page's settings: the height quantity and its clipping, as the .vtp's."""
+    return options(config["vtp"], only=("surf_name", "log", "zmax"))
+
+
 # -------------------------------------------------------------------------------- targets
 # `snakemake fig<N>` builds one figure of the paper and what it needs; `all` builds them all,
 # every per-run figure, the tables, training curves, provenance and the 3-D exports.
@@ -578,6 +584,7 @@ def final_outputs() -> list[str]:
         + expand(FIGURE, run=runs, kind=kinds, ext=FIGURE_FORMATS)
         + expand(PANEL, panel=list(PANELS), ext=FIGURE_FORMATS)
         + expand(VTP, run=config["vtp"]["models"])
+        + expand(HTML3D, run=config["vtp"]["models"])
         + expand(TRAINING_CURVES, study=studies, ext=FIGURE_FORMATS)
         + expand(TABLE, study=studies, ext=["csv", "md", "html"])
         + expand(PROVENANCE, study=surfaced, ext=["csv", "html"])

@@ -147,3 +147,23 @@ rule vtp:
         style=vtp_arguments(),
     shell:
         "landscape vtp --surface {input} {params.style} --out {output} > {log} 2>&1"
+
+
+# The same surface as a self-contained HTML page the reader can rotate and zoom (offline).
+rule html3d:
+    input:
+        SURFACE,
+    output:
+        in_report(HTML3D, "html3d", "models", {"model": "{run}", "figure": "3-D, interactive"}),
+    log:
+        f"{LOGS}/html3d/{{run}}.log",
+    benchmark:
+        f"{BENCHMARKS}/html3d/{{run}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        style=html3d_arguments(),
+    shell:
+        "landscape html3d --surface {input} {params.style} --out {output} > {log} 2>&1"
