@@ -6,8 +6,8 @@ For your own model and data::
     surface = landscape.loss_surface(model, (X, y))           # 21 x 21 points on [-1, 1]^2
     landscape.plot(surface, kind="contour", out="contour.png")
 
-The library knows nothing of Snakemake: ``landscape.data`` loads CIFAR-10 or the offline
-synthetic set as uint8 tensors, ``landscape.models`` builds the paper's networks,
+The library knows nothing of Snakemake: ``landscape.data`` loads CIFAR-10, the offline
+synthetic set or scikit-learn's digits as uint8 tensors, ``landscape.models`` builds the paper's networks,
 ``landscape.train`` trains them, and later stages turn checkpoints into directions, surfaces
 and figures. Every stage is also a ``landscape`` subcommand.
 """
