@@ -138,3 +138,13 @@ def test_training_and_the_api_read_it_with_its_own_normalization(digits_dir):
     with torch.no_grad():
         expected = F.cross_entropy(model(x), test.labels).item()
     assert curve.loss[1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_missing_scikit_learn_is_named_with_the_fix(tmp_path, monkeypatch, cli_error):
+    def no_sklearn():
+        raise ModuleNotFoundError("No module named 'sklearn'")
+
+    monkeypatch.setattr(digits, "source", no_sklearn)
+    message = cli_error("data", "--dataset", "digits", "--data-dir", tmp_path)
+    assert "scikit-learn" in message and "pip install scikit-learn" in message
+    assert not (tmp_path / data.DIGITS_FOLDER / data.CHECKSUMS).exists()
