@@ -194,3 +194,35 @@ def test_bad_input_is_refused_and_the_model_is_untouched(task, call, message):
         call(model, x, y)
     assert model.training
     assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+
+
+def test_numpy_x_y_pairs_are_taken_as_tensors(task):
+    """scikit-learn's (X, y): float X as the model's inputs, integer y (any width) as labels."""
+    x, y = task
+    model = small_net(0)
+    expected = landscape.loss_surface(model, (x, y), "-1:1:3", None, progress=False)
+    arrays = (x.numpy(), y.numpy().astype(np.int32))
+    for data in (arrays, list(arrays), {"train": arrays}):
+        curve = landscape.loss_surface(model, data, "-1:1:3", None, progress=False)
+        np.testing.assert_array_equal(curve.loss, expected.loss)
+        np.testing.assert_array_equal(curve.values["train_acc"], expected.values["train_acc"])
+    frozen = x.numpy().copy()
+    frozen.setflags(write=False)  # read-only arrays (memory maps...) are copied, not warned about
+    curve = landscape.interpolate(model, small_net(1), (frozen, y.numpy()), "0:1:2", progress=False)
+    assert curve.loss[0] == pytest.approx(naive_loss(model, x, y, [])[0], rel=1e-5)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda x, y: x.numpy(), r"a lone ndarray of shape \(48, 3, 8, 8\) has no targets; pass \(X, y\)"),
+    (lambda x, y: x, r"a lone Tensor of shape \(48, 3, 8, 8\) has no targets; pass \(X, y\)"),
+    (lambda x, y: {"test": x.numpy()}, r"data \(test\): a lone ndarray"),
+    (lambda x, y: (x.numpy(), np.array(["a"] * 48)), r"y holds <U1 values, not numbers"),
+    (lambda x, y: (np.zeros((4, 8, 8, 3), np.uint8), y[:4].numpy()),
+     r"looks channels-last; uint8 images are N x 3 x H x W: pass X.transpose\(0, 3, 1, 2\)"),
+    (lambda x, y: (x.numpy(), y[:5].numpy()), "48 samples but targets 5"),
+])
+def test_bad_numpy_data_is_refused_in_one_line(task, make, message):
+    x, y = task
+    with pytest.raises(LandscapeError, match=message) as info:
+        landscape.loss_surface(small_net(0), make(x, y), "-1:1:3", None, progress=False)
+    assert "\n" not in str(info.value)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from landscape.choices import MODEL_NAMES
+from landscape.choices import DATASETS, MODEL_NAMES
 from landscape.cli import build_parser
 from landscape.configs import (
     BenchConfig, DataConfig, DirectionsConfig, ProjectConfig, SurfaceConfig, TrainConfig,
@@ -148,6 +148,10 @@ def test_schema_defaults_equal_config_yaml():
 
 def test_schema_models_are_the_library_models():
     assert SCHEMA["$defs"]["model"]["enum"] == list(MODEL_NAMES)
+
+
+def test_schema_data_sets_are_the_library_data_sets():
+    assert SCHEMA["properties"]["dataset"]["enum"] == list(DATASETS)
 
 
 @pytest.mark.parametrize("cls, changes, message", [

@@ -10,8 +10,8 @@ For your own model and data::
 
 (docs/own_model.md).
 
-The library knows nothing of Snakemake: ``landscape.data`` loads CIFAR-10 or the offline
-synthetic set as uint8 tensors, ``landscape.models`` builds the paper's networks,
+The library knows nothing of Snakemake: ``landscape.data`` loads CIFAR-10, the offline
+synthetic set or scikit-learn's digits as uint8 tensors, ``landscape.models`` builds the paper's networks,
 ``landscape.train`` trains them, and later stages turn checkpoints into directions, surfaces
 and figures. Every stage is also a ``landscape`` subcommand.
 """

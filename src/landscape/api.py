@@ -50,8 +50,8 @@ from landscape.surface_file import Surface, read_surface, write_surface
 
 log = logging.getLogger(__name__)
 
-Data = (ImageSet | tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch.Tensor]]
-        | Mapping[str, Any])
+Data = (ImageSet | tuple[torch.Tensor, torch.Tensor] | tuple[np.ndarray, np.ndarray]
+        | Iterable[tuple[torch.Tensor, torch.Tensor]] | Mapping[str, Any])
 PLAIN_BATCH = 1024
 LEVELS = 20  # contour levels of a plot without a value range
 LOG_SPAN = 30.0  # max / min of a positive surface beyond which those levels are log-spaced
@@ -78,10 +78,15 @@ def loss_surface(
 ) -> Surface:
     """Loss (and accuracy) of ``model`` at ``theta + a*dx + b*dy`` for every grid point.
 
-    - ``data``: an ``(inputs, targets)`` pair of tensors, an ``ImageSet``, any iterable of
-      ``(inputs, targets)`` batches (a ``DataLoader``), or a dict of those by split name
-      (``{"train": ..., "test": ...}``; one split is called ``train``). uint8 images are
-      normalized with CIFAR-10's constants; other inputs go to the model as they are.
+    - ``data``: an ``(inputs, targets)`` pair of tensors or NumPy arrays (scikit-learn's
+      ``(X, y)``), an ``ImageSet``, any iterable of ``(inputs, targets)`` batches (a
+      ``DataLoader``), or a dict of those by split name (``{"train": ..., "test": ...}``;
+      one split is called ``train``). Samples run along the first axis. Arrays mean what
+      tensors do (``torch.from_numpy``, no layout guessed): floating ``X`` goes to the
+      model as it is (images N x C x H x W for a conv net, N x F for an MLP); uint8 ``X``
+      is images N x 3 x H x W, normalized with CIFAR-10's constants (an ``ImageSet`` from
+      ``landscape.data.load`` brings its own); integer ``y`` are class labels (made int64),
+      floating ``y`` regression targets. A lone array or tensor (no targets) is refused.
     - ``x``, ``y``: grids as ``"min:max:num"``; ``y=None`` gives a 1-D curve along ``x``.
     - ``directions``: ``None`` draws the paper's filter-normalized pair (``seed``, ``norm``,
       ``ignore``); else a ``Directions`` or a pair ``(dx, dy)`` (for a curve ``(dx,)``) of
@@ -303,8 +308,43 @@ def _splits(data: Data) -> dict[str, Any]:
         bad = [k for k in data if not (isinstance(k, str) and k.isidentifier())]
         if bad:
             raise LandscapeError(f"split names must be identifiers, got {bad[0]!r}")
-        return dict(data)
-    return {"train": data}
+        return {name: _as_split(split, name) for name, split in data.items()}
+    return {"train": _as_split(data, "train")}
+
+
+PASS_PAIR = ("pass (X, y): inputs and targets (integer class labels), samples along the "
+             "first axis")
+
+
+def _as_split(data: Any, name: str) -> Any:
+    """One split's data with NumPy ``(X, y)`` made tensors; a lone array or tensor refused."""
+    if isinstance(data, (np.ndarray, torch.Tensor)):
+        raise LandscapeError(f"data ({name}): a lone {type(data).__name__} of shape "
+                             f"{tuple(data.shape)} has no targets; {PASS_PAIR}")
+    if not (isinstance(data, (tuple, list)) and len(data) == 2
+            and any(isinstance(t, np.ndarray) for t in data)):
+        return data
+    x, y = (_tensor(t, what, name) for t, what in zip(data, ("X", "y")))
+    if x.dtype == torch.uint8 and x.dim() == 4 and x.shape[1] != 3 and x.shape[3] == 3:
+        raise LandscapeError(
+            f"data ({name}): uint8 X of shape {tuple(x.shape)} looks channels-last; uint8 "
+            "images are N x 3 x H x W: pass X.transpose(0, 3, 1, 2)")
+    if not (y.is_floating_point() or y.dtype == torch.bool):
+        y = y.long()
+    return x, y
+
+
+def _tensor(value: Any, what: str, name: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise LandscapeError(f"data ({name}): {what} holds {array.dtype} values, not numbers; "
+                             f"{PASS_PAIR}")
+    if array.ndim == 0:
+        raise LandscapeError(f"data ({name}): {what} is a scalar; {PASS_PAIR}")
+    array = np.ascontiguousarray(array)
+    return torch.from_numpy(array if array.flags.writeable else array.copy())
 
 
 def _moved(model: nn.Module, params: Sequence[nn.Parameter | str] | None

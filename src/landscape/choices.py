@@ -5,7 +5,7 @@ Kept apart so that building the command-line parser imports no torch: ``landscap
 The modules that implement each choice import their lists from here.
 """
 
-DATASETS = ("cifar10", "synthetic")
+DATASETS = ("cifar10", "synthetic", "digits")
 SPLITS = ("train", "test")
 SUBSET_RULES = ("first", "random")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
@@ -22,7 +22,8 @@ MODEL_NAMES = (
 )
 
 # Where each data set lives under the data folder, in CIFAR-10's own batch layout.
-DATA_FOLDERS = {"cifar10": "cifar-10-batches-py", "synthetic": "synthetic-batches-py"}
+DATA_FOLDERS = {"cifar10": "cifar-10-batches-py", "synthetic": "synthetic-batches-py",
+                "digits": "digits-batches-py"}
 TRAIN_FILES = tuple(f"data_batch_{k}" for k in range(1, 6))
 TEST_FILES = ("test_batch",)
 

@@ -28,7 +28,8 @@ DATA = "data"
 
 
 def _dataset(default: str = "cifar10") -> Any:
-    return setting(default, "cifar10 (downloaded once) or the offline synthetic set",
+    return setting(default, "cifar10 (downloaded once), the offline synthetic set, or "
+                   "digits (scikit-learn's handwritten digits, converted once, offline)",
                    choices=DATASETS, group=DATA)
 
 

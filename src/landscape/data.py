@@ -1,12 +1,23 @@
-"""Data sets as uint8 tensors: CIFAR-10 (downloaded, MD5-verified) and an offline synthetic twin.
+"""Data sets as uint8 tensors: CIFAR-10 (downloaded, MD5-verified), an offline synthetic
+twin, and scikit-learn's handwritten digits (a small real set that ships inside a package).
 
-Both live on disk in CIFAR-10's python-pickle batch format (``data_batch_1..5``,
-``test_batch``: pickles with ``data`` (N x 3072 uint8) and ``labels``) and go through the
-same parser, so the tests exercise the real parsing path. That parser runs no code from the
-files: its unpickler admits only the few NumPy and builtin names an array needs, so a batch
-file with a ``__reduce__`` payload is refused, whatever its checksum. A loaded split is a pair of
-tensors, ``images`` (N x 3 x 32 x 32 uint8) and ``labels`` (N int64), small enough to sit on
-the GPU whole; normalization and augmentation are batched tensor ops on that device.
+- ``cifar10``: 50,000 / 10,000 images, downloaded once, checked against the published MD5s;
+- ``synthetic``: 10,000 / 2,000 generated images (``synthetic_arrays``), seeded, offline;
+- ``digits``: 1,437 / 360 images converted once from ``sklearn.datasets.load_digits()``
+  (8 x 8 grey -> 32 x 32 x 3 by 4 x 4 blocks, a fixed class-stratified split, its own
+  normalization constants: ``landscape.digits`` says exactly how), offline.
+
+The generated sets are written once with an MD5 list (``checksums.md5``, written last)
+that every later load verifies. All three live on disk in CIFAR-10's python-pickle batch
+format (``data_batch_1..5``, ``test_batch``: pickles with ``data`` (N x 3072 uint8) and
+``labels``) and go through the same parser, so the tests exercise the real parsing path.
+That parser runs no code from the files: its unpickler admits only the few NumPy and builtin
+names an array needs, so a batch file with a ``__reduce__`` payload is refused, whatever its
+checksum. A loaded split is a pair of tensors, ``images`` (N x 3 x 32 x 32 uint8) and
+``labels`` (N int64), small enough to sit on the GPU whole, plus the per-channel ``mean``
+and ``std`` its images are normalized with (``NORMALIZATION``: the paper's CIFAR-10
+constants for cifar10 and synthetic, the digits' own for digits); normalization and
+augmentation are batched tensor ops on that device.
 """
 
 from __future__ import annotations
@@ -15,13 +26,15 @@ import functools
 import hashlib
 import pickle
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from landscape import digits
 from landscape.atomic import atomic_write_bytes, write_error
 from landscape.choices import DATA_FOLDERS, DATASETS, SPLITS, SUBSET_RULES, TEST_FILES, TRAIN_FILES
 from landscape.errors import LandscapeError
@@ -32,6 +45,10 @@ NUM_CLASSES = 10
 # Per-channel normalization of the paper and its reference implementation (REFERENCE.md 2).
 MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
 STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
+# Each data set's (mean, std): the paper's for CIFAR-10 and its synthetic twin; the digits'
+# own, from their training split (landscape.digits says how they were computed).
+NORMALIZATION = {"cifar10": (MEAN, STD), "synthetic": (MEAN, STD),
+                 "digits": (digits.MEAN, digits.STD)}
 
 # CIFAR-10's archive and batch checksums, as torchvision's CIFAR10 class lists them (a test
 # checks they agree); spelled out so that importing this module does not import torchvision.
@@ -51,12 +68,15 @@ CIFAR10_MD5 = {
 SYNTHETIC_FOLDER = DATA_FOLDERS["synthetic"]
 SYNTHETIC_SEED = 2018
 SYNTHETIC_PER_BATCH = 2000  # 5 train batches -> 10,000 train images; 2,000 test images
-SYNTHETIC_CHECKSUMS = "checksums.md5"
+CHECKSUMS = "checksums.md5"  # the MD5 list of a generated set (synthetic, digits)
+SYNTHETIC_CHECKSUMS = CHECKSUMS
+DIGITS_FOLDER = DATA_FOLDERS["digits"]
 
 
 @dataclass(frozen=True)
 class ImageSet:
-    """One split of a data set: ``images`` uint8 [N, 3, 32, 32], ``labels`` int64 [N].
+    """One split of a data set: ``images`` uint8 [N, 3, 32, 32], ``labels`` int64 [N], and
+    the per-channel ``mean`` and ``std`` (fractions of 255) that normalize its images.
 
     Any ``(inputs, targets)`` pair of tensors with the samples along dim 0 fits too: inputs
     that are not uint8 are taken as already preprocessed (``model_inputs``).
@@ -64,16 +84,22 @@ class ImageSet:
 
     images: torch.Tensor
     labels: torch.Tensor
+    mean: tuple[float, ...] = MEAN
+    std: tuple[float, ...] = STD
 
     def __len__(self) -> int:
         return self.labels.shape[0]
 
     def to(self, device: torch.device | str) -> ImageSet:
-        return ImageSet(self.images.to(device), self.labels.to(device))
+        return replace(self, images=self.images.to(device), labels=self.labels.to(device))
 
     def select(self, indices: torch.Tensor) -> ImageSet:
         idx = indices.to(self.labels.device)
-        return ImageSet(self.images[idx], self.labels[idx])
+        return replace(self, images=self.images[idx], labels=self.labels[idx])
+
+    def inputs(self, images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """``model_inputs`` of a batch of this set's images, with this set's normalization."""
+        return model_inputs(images, dtype, self.mean, self.std)
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -88,7 +114,7 @@ def load(name: str, split: str, data_dir: str | Path, download: bool = True) -> 
     root = check_data_dir(data_dir, name)
     images, labels = _load_cached(name, split, str(root), download)
     # Shared with the in-process cache: callers index and copy, never write in place.
-    return ImageSet(torch.from_numpy(images), torch.from_numpy(labels))
+    return ImageSet(torch.from_numpy(images), torch.from_numpy(labels), *NORMALIZATION[name])
 
 
 def prepare(name: str, data_dir: str | Path, download: bool = True
@@ -103,7 +129,7 @@ def _load_cached(name: str, split: str, root: str, download: bool) -> tuple[np.n
     if name == "cifar10":
         folder = prepare_cifar10(Path(root), download=download)
     else:
-        folder = prepare_synthetic(Path(root))
+        folder = prepare_generated(name, Path(root))
     files = TRAIN_FILES if split == "train" else TEST_FILES
     return read_batches([folder / f for f in files])
 
@@ -222,28 +248,58 @@ def _manual_download_hint(root: Path, reason: str) -> str:
     return (
         f"CIFAR-10 is not in {root} and {reason}. Download {CIFAR10_URL} by hand and put"
         f" {CIFAR10_ARCHIVE} (MD5 {CIFAR10_ARCHIVE_MD5}) in {root}/, or run offline with the"
-        " 'synthetic' data set"
+        " 'synthetic' or 'digits' data set"
     )
 
 
-# -------------------------------------------------------------------------------- synthetic
+# ----------------------------------------------------------- generated sets: synthetic, digits
 
 
 def prepare_synthetic(root: Path) -> Path:
     """Write the synthetic set once (with an MD5 list), then verify it on every load."""
-    folder = root / SYNTHETIC_FOLDER
-    manifest = folder / SYNTHETIC_CHECKSUMS
+    return prepare_generated("synthetic", root)
+
+
+def prepare_digits(root: Path) -> Path:
+    """Convert scikit-learn's digits once (``landscape.digits``), then verify them on every load."""
+    return prepare_generated("digits", root)
+
+
+def prepare_generated(name: str, root: Path) -> Path:
+    """Write data set ``name`` (synthetic, digits) once with its MD5 list; verify every load."""
+    folder = root / DATA_FOLDERS[name]
+    manifest = folder / CHECKSUMS
     if not manifest.exists():
-        _write_synthetic(folder)
+        _write_batches(folder, name, _GENERATORS[name]())
     expected = _read_manifest(manifest, folder)
-    for name in TRAIN_FILES + TEST_FILES:
-        path = folder / name
-        if name not in expected or not _md5_matches(path, expected[name]):
+    for file in TRAIN_FILES + TEST_FILES:
+        path = folder / file
+        if file not in expected or not _md5_matches(path, expected[file]):
             raise LandscapeError(
                 f"{path} is missing, truncated or corrupted (MD5 mismatch with {manifest});"
                 f" delete {folder} to regenerate it"
             )
     return folder
+
+
+def _write_batches(folder: Path, name: str,
+                   batches: Iterable[tuple[str, np.ndarray, np.ndarray]]) -> None:
+    """Write ``(file, data [N, 3072] uint8, labels)`` batches as CIFAR pickles, then the MD5
+    list; the pickles' bytes depend only on the arrays, so a conversion is reproducible."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from exc
+    sums = []
+    for file, data, labels in batches:
+        payload = pickle.dumps(
+            {"batch_label": f"{name} {file}", "labels": labels.tolist(), "data": data},
+            protocol=4,
+        )
+        atomic_write_bytes(folder / file, payload)
+        sums.append(f"{hashlib.md5(payload).hexdigest()}  {file}\n")
+    # The manifest is written last: its presence marks a complete, verified data set.
+    atomic_write_bytes(folder / CHECKSUMS, "".join(sums).encode())
 
 
 def _read_manifest(manifest: Path, folder: Path) -> dict[str, str]:
@@ -296,24 +352,32 @@ def _synthetic_prototypes(rng: np.random.Generator) -> np.ndarray:
     return (smooth / smooth.std(dim=(1, 2, 3), keepdim=True)).numpy()
 
 
-def _write_synthetic(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise write_error(folder, exc) from exc
+def _synthetic_batches() -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(SYNTHETIC_SEED)
     prototypes = _synthetic_prototypes(rng)
-    sums = []
-    for name in TRAIN_FILES + TEST_FILES:
-        data, labels = synthetic_arrays(SYNTHETIC_PER_BATCH, rng, prototypes)
-        payload = pickle.dumps(
-            {"batch_label": f"synthetic {name}", "labels": labels.tolist(), "data": data},
-            protocol=4,
-        )
-        atomic_write_bytes(folder / name, payload)
-        sums.append(f"{hashlib.md5(payload).hexdigest()}  {name}\n")
-    # The manifest is written last: its presence marks a complete, verified data set.
-    atomic_write_bytes(folder / SYNTHETIC_CHECKSUMS, "".join(sums).encode())
+    for file in TRAIN_FILES + TEST_FILES:
+        yield (file, *synthetic_arrays(SYNTHETIC_PER_BATCH, rng, prototypes))
+
+
+def _digits_batches() -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    try:
+        splits = digits.split_arrays()
+    except ImportError as exc:
+        raise LandscapeError(
+            f"the digits data set is converted from scikit-learn's copy, which is not "
+            f"installed ({exc}); pip install scikit-learn"
+        ) from exc
+    images, labels = splits["train"]
+    parts = np.array_split(np.arange(len(labels)), len(TRAIN_FILES))
+    for file, rows in zip(TRAIN_FILES, parts, strict=True):
+        yield file, images[rows].reshape(len(rows), -1), labels[rows]
+    images, labels = splits["test"]
+    yield TEST_FILES[0], images.reshape(len(labels), -1), labels
+
+
+_GENERATORS: dict[str, Callable[[], Iterator[tuple[str, np.ndarray, np.ndarray]]]] = {
+    "synthetic": _synthetic_batches, "digits": _digits_batches,
+}
 
 # ---------------------------------------------------------------------- subsets and batches
 
@@ -332,18 +396,22 @@ def subset_indices(total: int, size: int | None, rule: str = "first", seed: int 
     return torch.randperm(total, generator=gen)[:size].sort().values
 
 
-def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 [N, 3, H, W] -> normalized float with the paper's per-channel mean and std."""
-    mean = torch.tensor(MEAN, device=images.device, dtype=dtype).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device, dtype=dtype).view(1, 3, 1, 1)
-    return (images.to(dtype) / 255 - mean) / std
+def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32,
+              mean: tuple[float, ...] = MEAN, std: tuple[float, ...] = STD) -> torch.Tensor:
+    """uint8 [N, 3, H, W] -> normalized float with a per-channel mean and std (fractions of
+    255; default the paper's CIFAR-10 constants)."""
+    m = torch.tensor(mean, device=images.device, dtype=dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=images.device, dtype=dtype).view(1, -1, 1, 1)
+    return (images.to(dtype) / 255 - m) / s
 
 
-def model_inputs(inputs: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """What a model sees: uint8 images normalized (the paper's constants) in ``dtype``; other
-    floating inputs cast to ``dtype``; integer inputs (token ids...) unchanged."""
+def model_inputs(inputs: torch.Tensor, dtype: torch.dtype = torch.float32,
+                 mean: tuple[float, ...] = MEAN, std: tuple[float, ...] = STD) -> torch.Tensor:
+    """What a model sees: uint8 images normalized (``mean``, ``std``: default the paper's
+    constants) in ``dtype``; other floating inputs cast to ``dtype``; integer inputs (token
+    ids...) unchanged."""
     if inputs.dtype == torch.uint8:
-        return normalize(inputs, dtype)
+        return normalize(inputs, dtype, mean, std)
     return inputs.to(dtype) if inputs.is_floating_point() else inputs
 
 

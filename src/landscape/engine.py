@@ -31,7 +31,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from landscape import precision as policy
 from landscape.compiled import Compiled, compile_error
-from landscape.data import ImageSet, model_inputs
+from landscape.data import ImageSet
 from landscape.errors import LandscapeError
 from landscape.evaluate import LossFn, batch_sums, floating_dtype
 
@@ -199,7 +199,7 @@ class Evaluator:
         }
 
     def _fold(self) -> None:
-        sample = model_inputs(self.data.images[:2], self.dtype)
+        sample = self.data.inputs(self.data.images[:2], self.dtype)
         was_training = self.model.training
         self.model.eval()  # shape propagation must not touch the running statistics
         try:
@@ -287,7 +287,7 @@ class Evaluator:
         return loss_sum, correct
 
     def _batch_stats(self, images: torch.Tensor, labels: torch.Tensor):
-        x = model_inputs(images, self.dtype)
+        x = self.data.inputs(images, self.dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         loss, correct = batch_sums(self.net(x), labels, self.loss_fn)

@@ -5,9 +5,9 @@ engine, the float64 ground truth of the precision policy, the Python API on data
 batches); ``batch_sums`` is the per-batch arithmetic the fast engine shares with it, so the
 two compute the same function.
 
-Inputs: uint8 images are normalized with the paper's constants (``landscape.data.normalize``);
-inputs of any other dtype are taken as already preprocessed and only cast to the model's
-floating dtype. The loss is the mean cross-entropy unless a ``loss_fn(outputs, targets)``
+Inputs: uint8 images are normalized (``landscape.data.normalize``: with an ``ImageSet``'s own
+mean and std, else the paper's CIFAR-10 constants); inputs of any other dtype are taken as
+already preprocessed and only cast to the model's floating dtype. The loss is the mean cross-entropy unless a ``loss_fn(outputs, targets)``
 returning a batch's mean loss is given; accuracy (percent) is reported when the targets are
 class indices of 2-D outputs, else NaN.
 """
@@ -71,9 +71,10 @@ def evaluate(model: nn.Module, data: Batches, batch_size: int = 1024, *,
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     n, classified = 0, True
+    prepare = data.inputs if isinstance(data, ImageSet) else model_inputs  # its own mean, std
     try:
         for inputs, targets in _batches(data, batch_size):
-            inputs = model_inputs(inputs.to(device, non_blocking=True), dtype)
+            inputs = prepare(inputs.to(device, non_blocking=True), dtype)
             targets = targets.to(device, non_blocking=True)
             loss, right = batch_sums(model(inputs), targets, loss_fn)
             loss_sum += loss

@@ -136,8 +136,8 @@ class HessianOperator:
         try:
             with torch.enable_grad(), policy.flags_context(self.precision, self.device):
                 for start in range(0, len(self.data), self.batch_size):
-                    x = datasets.model_inputs(
-                        self.data.images[start : start + self.batch_size], self.dtype)
+                    x = self.data.inputs(self.data.images[start : start + self.batch_size],
+                                         self.dtype)
                     y = self.data.labels[start : start + self.batch_size]
                     outputs = functional_call(self.model, tensors, (x,))
                     loss, right = batch_sums(outputs, y, self.loss_fn)

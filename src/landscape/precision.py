@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -213,7 +213,7 @@ def choose(
     choice = PrecisionChoice(name=modes[-1], bound=bound)
     if len(modes) == 1:
         return choice
-    probe = ImageSet(data.images[:probe_images], data.labels[:probe_images])
+    probe = replace(data, images=data.images[:probe_images], labels=data.labels[:probe_images])
     points = {"centre": model, "corner": corner_model(model)}
     truth = {key: evaluate_float64(net, probe, loss_fn=loss_fn)[0] for key, net in points.items()}
     for mode in modes:

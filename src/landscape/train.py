@@ -125,7 +125,7 @@ def train(
     keep = set(checkpoint_epochs(cfg))
     fallback = (state or {}).get("compile_error")  # an earlier part of the run fell back
     step = make_train_step(model, optimizer, precision=cfg.precision, compile=cfg.compile,
-                           device=device)
+                           device=device, normalization=(train_set.mean, train_set.std))
     log.info("%s", start_line(cfg, start, len(train_set), len(test_set), device, out))
     run_started = time.perf_counter()
     for epoch in range(start + 1, cfg.epochs + 1):
@@ -191,11 +191,13 @@ def make_train_step(
     precision: str = "auto",
     compile: bool = False,
     device: torch.device | None = None,
+    normalization: tuple[tuple[float, ...], tuple[float, ...]] = (datasets.MEAN, datasets.STD),
 ) -> TrainStep:
     """``step(images, labels) -> (loss, logits)``: one SGD step on a uint8 batch, detached.
 
     With ``precision`` fp32 (or ``auto`` on a CPU) and ``compile=False`` this is exactly the
-    plain step: normalize, forward, mean cross-entropy, backward, optimizer step. With
+    plain step: normalize (``normalization``: the data set's mean and std, default the
+    paper's CIFAR-10 constants), forward, mean cross-entropy, backward, optimizer step. With
     ``compile`` the forward pass is a ``landscape.compiled.Compiled``: if compilation fails
     on this machine the step runs eagerly, and ``compile_error(step.forward)`` says why.
     """
@@ -212,7 +214,7 @@ def make_train_step(
             torch.compiler.cudagraph_mark_step_begin()
         with policy.flags_context(mode, device):
             with policy.autocast_context(mode, device):
-                logits = forward(datasets.normalize(images))
+                logits = forward(datasets.normalize(images, torch.float32, *normalization))
                 loss = F.cross_entropy(logits, labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

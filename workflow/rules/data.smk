@@ -1,7 +1,8 @@
-# Stage 1: the data set, fetched (CIFAR-10, MD5-verified) or generated (synthetic) once into
-# the shared data folder, so that parallel training jobs never download it concurrently.
-# On failure the log's last line, the command's one-line error (where to put the archive,
-# or use `synthetic`), also goes to the terminal: Snakemake itself only says "check log".
+# Stage 1: the data set, fetched (CIFAR-10, MD5-verified), generated (synthetic) or converted
+# (digits, from scikit-learn) once into the shared data folder, so that parallel training
+# jobs never download it concurrently. On failure the log's last line, the command's
+# one-line error (where to put the archive, or use `synthetic` or `digits`), also goes to
+# the terminal: Snakemake itself only says "check log".
 
 
 rule data:

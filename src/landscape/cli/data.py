@@ -1,4 +1,5 @@
-"""``landscape data``: fetch (CIFAR-10) or generate (synthetic) a data set once, and verify it."""
+"""``landscape data``: fetch (CIFAR-10), generate (synthetic) or convert (digits) a data set
+once, and verify it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from landscape.configs import DataConfig
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "data", help="download or generate a data set into the data folder and verify it",
+        "data", help="download, generate or convert a data set into the data folder and verify it",
         description="Make the data set ready under --data-dir: CIFAR-10 is downloaded once "
         "(or taken from cifar-10-python.tar.gz put there by hand) and checked against its "
-        "MD5 sums; the synthetic set is generated once and checked against its own list. "
-        "Every later stage reads it from there.")
+        "MD5 sums; the synthetic set is generated, and scikit-learn's digits converted "
+        "(8x8 -> 32x32x3, a fixed stratified 1,437/360 split), once and checked against "
+        "their own list. Every later stage reads it from there.")
     add_settings(p, DataConfig)
     p.set_defaults(func=run)
 
