@@ -12,6 +12,7 @@ where the negative curvature is comparable with the positive, a chaotic one. Val
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ RATIO = "eig_ratio"
 RATIO_LABEL = "|λmin / λmax|"
 CELL = (4.0, 3.5)  # inches per map
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CurvatureOptions:
@@ -49,6 +52,9 @@ class CurvatureOptions:
 def draw_ratio(ax: Axes, s: Surface, opts: CurvatureOptions, colorbar: bool = True) -> None:
     """|min_eig / max_eig| of a 2-D Hessian surface as a heat map, one cell per grid point."""
     ratio = np.ma.masked_invalid(s.get(RATIO))
+    if not ratio.count():
+        log.warning("warning: surface %s: no eigenvalue ratio is finite (none converged?); the "
+                    "map is drawn grey", s.source)
     cmap = colormaps["viridis"].with_extremes(bad="0.8")
     mesh = ax.pcolormesh(s.x, s.y, ratio, shading="nearest", cmap=cmap,
                          norm=Normalize(0.0, opts.ratio_max))
@@ -70,8 +76,6 @@ def check_pair(hessian: Surface, loss: Surface, name: str) -> None:
                              f"{loss.grid.y.spec if loss.grid.y else '-'}, the Hessian surface "
                              f"{hessian.source} on {hessian.grid.x.spec} x {hessian.grid.y.spec}:"
                              " Fig. 7 draws both on one grid")
-    if not np.isfinite(loss.get(name)).any():
-        raise LandscapeError(f"surface {loss.source}: {name!r} has no finite value to draw")
 
 
 def curvature_figure(hessians: Sequence[Surface], losses: Sequence[Surface],

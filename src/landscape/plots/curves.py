@@ -6,14 +6,19 @@ leave a gap in the line. The loss axis shows the informative range (``loss_limit
 paper's 1-D plots stop at loss 5, where a network has long stopped classifying, so a curve
 that climbs to 300 does not flatten its minimum into the floor. ``PlotOptions.marks`` draws
 labelled vertical lines (the two solutions of an interpolation at alpha = 0 and 1).
+A curve of a single point is drawn as a dot; a surface with no finite value to draw still
+gives its figure (axes and legend), and a warning says so.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 from matplotlib.axes import Axes
 
 from landscape.errors import LandscapeError
+from landscape.plots.maps import axis_limits
 from landscape.plots.options import PlotOptions
 from landscape.surface_file import Surface
 
@@ -25,6 +30,8 @@ CURVES = (  # (quantity, axis, line style, legend label)
 )
 LOSS_COLOR, ACC_COLOR, MARK_COLOR = "tab:blue", "tab:red", "0.25"
 LOSS_TOP = 5.0  # the paper's loss axis (Figs. 2, 3): 0 to 5
+log = logging.getLogger(__name__)
+
 HEADROOM = 1.05  # above the highest point drawn, so the curve does not run along the frame
 
 
@@ -61,19 +68,25 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
     check_curves(s)
     acc_ax = ax.twinx()
     lines = []
+    drawn = [name for name, *_ in CURVES if s.has(name)]
+    if not any(np.isfinite(s.get(name)).any() for name in drawn):
+        log.warning("warning: surface %s: no value of %s is finite; the curves are drawn empty",
+                    s.source, ", ".join(drawn))
+    marker = "o" if len(s.x) == 1 else None  # a line through one point shows nothing
     for name, axis, style, label in CURVES:
         if not s.has(name):
             continue
         y = np.where(np.isfinite(s.get(name)), s.get(name), np.nan)
         target, color = (ax, LOSS_COLOR) if axis == "loss" else (acc_ax, ACC_COLOR)
-        lines += target.plot(s.x, y, style, color=color, linewidth=1.5, label=label)
+        lines += target.plot(s.x, y, style, color=color, linewidth=1.5, label=label,
+                             marker=marker)
     if opts.log:
         ax.set_yscale("log")
     bottom, top = loss_limits([s.get(n) for n, axis, *_ in CURVES if axis == "loss" and s.has(n)],
                               opts)
     if bottom is not None or top is not None:
         ax.set_ylim(bottom, top)
-    ax.set_xlim(s.x[0], s.x[-1])
+    ax.set_xlim(*axis_limits(s.x))
     ax.set_xlabel(s.label("x"))
     ax.set_ylabel("loss", color=LOSS_COLOR)
     ax.tick_params(axis="y", which="both", labelcolor=LOSS_COLOR)
