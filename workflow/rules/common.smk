@@ -175,15 +175,22 @@ def check_training(cfg: dict) -> None:
         validated(key, lambda: train_config(run).validate())
 
 
+CURVES = ("curve.x", "batch_size_study.interpolation.x")  # 1-D sweeps, drawn as curves
+
+
 def check_sweeps(cfg: dict) -> None:
-    axes = ["surface.x", "surface.y", "curve.x", "batch_size_study.interpolation.x"]
-    axes += ["curvature.x", "curvature.y"]
+    axes = ["surface.x", "surface.y", *CURVES, "curvature.x", "curvature.y"]
     for key in axes:
         *section, axis = key.split(".")
         value = cfg
         for part in section:
             value = value[part]
-        validated(key, parse_axis, value[axis], axis)
+        parsed = validated(key, parse_axis, value[axis], axis)
+        if key in CURVES and parsed.num < 2:
+            raise WorkflowError(
+                f"config key {key}: {value[axis]!r} is a single point; a curve needs 2 or "
+                "more (MIN:MAX:NUM with NUM >= 2)"
+            )
     given = {"checkpoint": "-", "directions": "-", "x": cfg["surface"]["x"]}
     validated("sweep", lambda: from_mapping(SurfaceConfig, {**given, **cfg["sweep"]}).validate())
     validated(
