@@ -51,6 +51,7 @@ CIFAR10_MD5 = {
 SYNTHETIC_FOLDER = DATA_FOLDERS["synthetic"]
 SYNTHETIC_SEED = 2018
 SYNTHETIC_PER_BATCH = 2000  # 5 train batches -> 10,000 train images; 2,000 test images
+IMAGES_PER_FILE = {"cifar10": 10_000, "synthetic": SYNTHETIC_PER_BATCH}
 SYNTHETIC_CHECKSUMS = "checksums.md5"
 
 
@@ -89,6 +90,13 @@ def load(name: str, split: str, data_dir: str | Path, download: bool = True) -> 
     images, labels = _load_cached(name, split, str(root), download)
     # Shared with the in-process cache: callers index and copy, never write in place.
     return ImageSet(torch.from_numpy(images), torch.from_numpy(labels))
+
+
+def split_size(name: str, split: str) -> int:
+    """The number of images of ``split`` of data set ``name``, known before reading it (its
+    files are checksummed, so their sizes are fixed): checks run before any data is loaded."""
+    files = TRAIN_FILES if split == "train" else TEST_FILES
+    return IMAGES_PER_FILE[name] * len(files)
 
 
 def prepare(name: str, data_dir: str | Path, download: bool = True
