@@ -614,3 +614,19 @@ def test_curve_with_nothing_to_draw_gives_its_figure(case, tmp_path, capsys):
     else:
         assert err == ""
         assert fig.axes[0].lines[0].get_marker() == "o"
+
+
+@pytest.mark.parametrize("case", ["1 x N", "N x 1"])
+def test_heat_map_of_a_single_row_or_column_draws_its_cells(case, tmp_path):
+    """matplotlib's nearest shading gives a single row's cells no height (a blank figure); here
+    they are as tall as the other axis's step, centred on the row."""
+    x, y, loss, _ = NOTHING_2D[case]
+    surf = grid_surface(tmp_path / "s.h5", x, y, train_loss=loss)
+    with plot_style():
+        fig = surface_figure(read_surface(surf), "heatmap")
+    cells = fig.axes[0].collections[0].get_coordinates()  # (rows + 1, cols + 1, 2) corners
+    assert cells.shape == (len(y) + 1, len(x) + 1, 2)
+    step = (X[1] - X[0]) if case == "1 x N" else (Y[1] - Y[0])
+    single = cells[..., 1] if case == "1 x N" else cells[..., 0]
+    np.testing.assert_allclose(single.max() - single.min(), step)
+    assert render(fig)[..., :3].std() > 0

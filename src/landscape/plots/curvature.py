@@ -24,7 +24,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from landscape.errors import LandscapeError
-from landscape.plots.maps import draw_contour
+from landscape.plots.maps import cell_edges, draw_contour
 from landscape.plots.options import PlotOptions
 from landscape.plots.output import check_formats, plot_style, save_figures
 from landscape.settings import check_settings, setting
@@ -56,7 +56,7 @@ def draw_ratio(ax: Axes, s: Surface, opts: CurvatureOptions, colorbar: bool = Tr
         log.warning("warning: surface %s: no eigenvalue ratio is finite (none converged?); the "
                     "map is drawn grey", s.source)
     cmap = colormaps["viridis"].with_extremes(bad="0.8")
-    mesh = ax.pcolormesh(s.x, s.y, ratio, shading="nearest", cmap=cmap,
+    mesh = ax.pcolormesh(*cell_edges(s), ratio, shading="flat", cmap=cmap,
                          norm=Normalize(0.0, opts.ratio_max))
     if colorbar:
         ax.figure.colorbar(mesh, ax=ax, label=RATIO_LABEL, extend="max")

@@ -91,6 +91,22 @@ def axis_limits(values: np.ndarray) -> tuple[float, float]:
     return (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
 
 
+def cell_edges(s: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of the heat map's cells, one per grid point and centred on it (matplotlib's
+    ``shading="nearest"``), also on a single row or column, which nearest draws with no
+    height: its cells take the other axis's step (or 1) across."""
+    steps = [float(v[1] - v[0]) for v in (s.x, s.y) if len(v) > 1]
+
+    def edges(v: np.ndarray) -> np.ndarray:
+        if len(v) == 1:
+            half = (steps[0] if steps else 1.0) / 2
+            return np.array([v[0] - half, v[0] + half])
+        mid = (v[1:] + v[:-1]) / 2
+        return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+    return edges(s.x), edges(s.y)
+
+
 def empty_warning(s: Surface, name: str, kind: str, why: str) -> None:
     """Log that ``kind`` of ``s`` shows nothing (or little) of ``name``, and why."""
     log.warning("warning: surface %s: %s; its %s of %r is empty", s.source, why, kind, name)
@@ -246,7 +262,7 @@ def draw_heatmap(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: b
     elif beyond_range(z, r):
         log.warning("warning: surface %s: %s in the heat map", s.source, beyond_range(z, r))
     cmap = colormaps["viridis"].with_extremes(bad="0.8")
-    mesh = ax.pcolormesh(s.x, s.y, z, shading="nearest", cmap=cmap, norm=_norm(r, opts))
+    mesh = ax.pcolormesh(*cell_edges(s), z, shading="flat", cmap=cmap, norm=_norm(r, opts))
     if colorbar:
         _colorbar(ax, mesh, name, r, opts, extend(z, r))
     _flat_frame(ax, s, limits=False)  # the outer cells reach half a step beyond the grid
