@@ -256,6 +256,10 @@ def test_each_figure_target_builds_only_what_it_needs(tmp_path, target, rules):
     ({"curve": {"x": "0:0:1"}}, "config key curve.x: '0:0:1' is a single point; a curve needs 2"),
     ({"batch_size_study": {"interpolation": {"x": "0.5:0.5:1"}}},
      "config key batch_size_study.interpolation.x: '0.5:0.5:1' is a single point; a curve needs"),
+    ({"sweep": {"subset": 5000}},
+     "config key sweep.subset: 5000 is larger than the 2000 images of synthetic's test split"),
+    ({"curvature": {"subset": 20000}},
+     "config key curvature.subset: 20000 is larger than the 10000 images of synthetic's train"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, content, key):
     bad = write_yaml(tmp_path / "bad.yaml", content)

@@ -20,6 +20,7 @@ from landscape.configs import (
     TrainConfig,
     VtpConfig,
 )
+from landscape.data import split_size
 from landscape.errors import LandscapeError
 from landscape.grid import parse_axis
 from landscape.paths import check_data_dir
@@ -199,6 +200,24 @@ def check_sweeps(cfg: dict) -> None:
     )
 
 
+def check_subsets(cfg: dict) -> None:
+    """A subset larger than a split it evaluates would fail its sweep after the training."""
+    splits = {*cfg["surface"]["splits"], *cfg["curve"]["splits"]}
+    splits |= set(cfg["batch_size_study"]["interpolation"]["splits"])
+    checks = (
+        ("sweep.subset", cfg["sweep"]["subset"], splits),
+        ("curvature.subset", cfg["curvature"]["subset"], {"train"}),
+    )
+    for key, subset, used in checks:
+        for split in sorted(used, reverse=True):  # test first: the smaller split
+            size = split_size(cfg["dataset"], split)
+            if subset is not None and subset > size:
+                raise WorkflowError(
+                    f"config key {key}: {subset} is larger than the {size} images of "
+                    f"{cfg['dataset']}'s {split} split"
+                )
+
+
 def check_panels(panels: dict, runs: dict) -> None:
     """Each panel is a rectangle of runs that this config trains."""
     for name, panel in panels.items():
@@ -252,6 +271,7 @@ def check_config(cfg: dict) -> None:
     check_data(cfg)
     check_training(cfg)
     check_sweeps(cfg)
+    check_subsets(cfg)
     check_panels(cfg["panels"], RUNS)
     check_exports(cfg)
     check_plot(cfg)
