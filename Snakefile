@@ -27,11 +27,22 @@ configfile: f"{workflow.basedir}/config.yaml"
 try:
     validate(config, "workflow/schemas/config.schema.yaml")
 except WorkflowError as exc:
-    # Under an unknown key Snakemake prints the whole schema: name the key in one line instead.
+    # Under an unknown key, or a key given no value (`--config run_name=` sets it to None),
+    # Snakemake prints the whole schema: name the key in one line instead.
     error = exc.__context__  # jsonschema's ValidationError
-    if getattr(error, "validator", None) != "additionalProperties":
+    validator = getattr(error, "validator", None)
+    empty = validator == "type" and error.instance is None
+    if validator != "additionalProperties" and not empty:
         raise
     where = "config key " + ".".join(map(str, error.path)) if error.path else "config"
+    if empty:
+        kinds = error.schema["type"]
+        kinds = " or ".join(kinds) if isinstance(kinds, list) else kinds
+        default = error.schema.get("default")
+        example = f", e.g. its default {default!r}" if default is not None else ""
+        raise WorkflowError(
+            f"{where}: no value given (empty); it needs a {kinds}{example}"
+        ) from None
     valid = ", ".join(error.schema.get("properties", {}))
     raise WorkflowError(f"{where}: {error.message}; valid keys: {valid}") from None
 

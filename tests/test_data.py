@@ -33,6 +33,11 @@ def test_synthetic_set_is_written_in_cifar_batch_format(data_dir):
     train, test = data.load("synthetic", "train", data_dir), data.load("synthetic", "test", data_dir)
     assert train.images.shape == (10_000, 3, 32, 32) and train.images.dtype == torch.uint8
     assert test.labels.shape == (2000,) and test.labels.dtype == torch.int64
+    # what the sweeps check a subset against, before reading any data
+    assert (data.split_size("synthetic", "train"), data.split_size("synthetic", "test")) == (
+        len(train), len(test))
+    assert (data.split_size("cifar10", "train"), data.split_size("cifar10", "test")) == (
+        50_000, 10_000)
     # the parser's channel-major reshape: row 0 of the pickle is image 0's R plane, then G, B
     with open(folder / "data_batch_1", "rb") as fh:
         row = pickle.load(fh, encoding="latin1")["data"][0]

@@ -44,6 +44,7 @@ def sklearn_digits():
 def test_splits_are_stratified_80_20_with_fixed_counts(digits_dir, sklearn_digits):
     train, test = data.load("digits", "train", digits_dir), data.load("digits", "test", digits_dir)
     assert (len(train), len(test)) == (1437, 360)
+    assert (data.split_size("digits", "train"), data.split_size("digits", "test")) == (1437, 360)
     assert train.images.shape == (1437, 3, 32, 32) and train.images.dtype == torch.uint8
     per_class = np.bincount(sklearn_digits[1], minlength=10)
     test_counts = torch.bincount(test.labels, minlength=10).numpy()

@@ -565,7 +565,6 @@ def test_cli_bad_inputs_fail_cleanly(surf1d, surf2d, tmp_path, cli_error):
     junk = tmp_path / "junk.h5"
     junk.write_text("not hdf5")
     transposed = write_surface(tmp_path / "t.h5", X, Y, train_loss=bowl().T)
-    all_nan = write_surface(tmp_path / "nan.h5", X, Y, train_loss=np.full((len(Y), len(X)), np.nan))
     scrambled = write_surface(tmp_path / "scrambled.h5", X, Y, reference=True, train_loss=bowl().T)
     unfinished_loss = np.where(np.arange(len(X)) < 3, -1.0, 0.2 + X**2)
     unfinished = write_surface(tmp_path / "unfinished.h5", X, None, reference=True,
@@ -578,7 +577,6 @@ def test_cli_bad_inputs_fail_cleanly(surf1d, surf2d, tmp_path, cli_error):
         (["plot", "--surface", str(transposed)], "shape (9, 6)"),
         (["plot", "--surface", str(scrambled)], "scrambled.h5 was written by the reference"),
         (["plot", "--surface", str(unfinished)], "3 of 9 points still hold its 'not computed' mark"),
-        (["plot", "--surface", str(all_nan)], "no finite value"),
         (["plot", "--surface", str(surf2d), "--kinds", "contour", "1d"], "'1d' needs a 1-D surface"),
         (["plot", "--surface", str(surf1d), "--kinds", "heatmap"], "surf1d.h5 is 1-D"),
         (["plot", "--surface", str(surf2d), "--vmin", "5", "--vmax", "1"], "--vmin"),
@@ -605,3 +603,92 @@ def test_cli_plot_and_panel_write_what_they_print(surf2d, tmp_path, capsys):
                  "--kind", "surface3d", "--zmax", "4", "--out-prefix", str(tmp_path / "p"),
                  "--formats", "png", "--dpi", "40"]) == 0
     assert (tmp_path / "p.png").is_file() and not (tmp_path / "p.pdf").exists()
+
+
+# --- nothing to draw: a figure and a warning, not a failed workflow ---------------------------
+
+def grid_surface(path: Path, x: np.ndarray, y: np.ndarray | None, **quantities) -> Path:
+    """A surface file of ours with its grid attributes (a single-point axis needs them)."""
+    axes = {f"grid_{n}": f"{a[0]}:{a[-1]}:{len(a)}" for n, a in (("x", x), ("y", y))
+            if a is not None}
+    return write_surface(path, x, y, attrs=axes, **quantities)
+
+
+NOTHING_2D = {  # case: (x, y, train_loss, what the warning of every kind says)
+    "all NaN": (X, Y, np.full((len(Y), len(X)), np.nan), "no value is finite"),
+    "all above vmax": (X, Y, 1e3 + bowl(), "lies above vmax (10)"),
+    "1 x N": (X, np.array([0.25]), bowl()[:1], "its 1 x 9 grid has a single row or column"),
+    "N x 1": (np.array([0.0]), Y, bowl()[:, :1], "its 6 x 1 grid has a single row or column"),
+}
+
+
+@pytest.mark.parametrize("case", NOTHING_2D)
+def test_surface_with_nothing_to_draw_gives_every_figure_and_a_warning(case, tmp_path, capsys):
+    """A diverged model (all NaN), a barely trained one (all above the colour range) or a grid
+    of one row or column: every kind, the panel and Fig. 7 still write PNGs (the workflow's
+    figure steps do not fail) and each warns, one line, naming the surface and why."""
+    x, y, loss, why = NOTHING_2D[case]
+    surf = grid_surface(tmp_path / "s.h5", x, y, train_loss=loss, max_eig=np.abs(loss) + 1,
+                        min_eig=-0.1 * np.abs(loss))
+    out = tmp_path / "figs"
+    capsys.readouterr()
+    assert main(["plot", "--surface", str(surf), "--out-prefix", str(out / "s"), "--zmax", "10",
+                 "--formats", "png", "--dpi", "30"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    for kind in KINDS_2D:
+        assert imread(out / f"s_{kind}.png").shape[2] in (3, 4)
+    assert err and all(line.startswith(f"landscape plot: warning: surface {surf}: ")
+                       for line in err), err
+    assert any(why in line for line in err), err
+    if case != "all above vmax":  # a colour map of values above vmax is one colour, not empty
+        empty = len(KINDS_2D) - ("x" in case)  # the heat map draws a single row's cells
+        assert len(err) == empty and all(line.endswith("of 'train_loss' is empty")
+                                         for line in err), err
+    assert main(["panel", "--surfaces", str(surf), str(surf), "--models", "a", "b",
+                 "--out-prefix", str(out / "panel"), "--formats", "png", "--dpi", "30"]) == 0
+    assert imread(out / "panel.png").ndim == 3
+    assert "its contour of 'train_loss' is empty" in capsys.readouterr().err
+    assert main(["curvature", "--surfaces", str(surf), "--models", "a",
+                 "--out-prefix", str(out / "fig7"), "--formats", "png", "--dpi", "30"]) == 0
+    assert imread(out / "fig7.png").ndim == 3
+    assert "its contour of 'train_loss' is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["all NaN", "single point"])
+def test_curve_with_nothing_to_draw_gives_its_figure(case, tmp_path, capsys):
+    """A 1-D curve with no finite value warns and is drawn empty; a curve of a single point
+    is drawn as a dot (a line through one point shows nothing) on a non-singular x range."""
+    x = X if case == "all NaN" else np.array([0.0])
+    loss = np.full(len(x), np.nan) if case == "all NaN" else np.array([0.7])
+    surf = grid_surface(tmp_path / "c.h5", x, None, train_loss=loss, test_loss=loss)
+    capsys.readouterr()
+    with plot_style():
+        fig = surface_figure(read_surface(surf), "1d")
+    assert fig.axes[0].get_xlim()[0] < fig.axes[0].get_xlim()[1]
+    err = capsys.readouterr().err
+    assert main(["plot", "--surface", str(surf), "--out-prefix", str(tmp_path / "c"),
+                 "--formats", "png", "--dpi", "30"]) == 0
+    assert imread(tmp_path / "c_1d.png").ndim == 3
+    err = capsys.readouterr().err
+    if case == "all NaN":
+        assert err.strip() == (f"landscape plot: warning: surface {surf}: no value of "
+                               "train_loss, test_loss is finite; the curves are drawn empty")
+    else:
+        assert err == ""
+        assert fig.axes[0].lines[0].get_marker() == "o"
+
+
+@pytest.mark.parametrize("case", ["1 x N", "N x 1"])
+def test_heat_map_of_a_single_row_or_column_draws_its_cells(case, tmp_path):
+    """matplotlib's nearest shading gives a single row's cells no height (a blank figure); here
+    they are as tall as the other axis's step, centred on the row."""
+    x, y, loss, _ = NOTHING_2D[case]
+    surf = grid_surface(tmp_path / "s.h5", x, y, train_loss=loss)
+    with plot_style():
+        fig = surface_figure(read_surface(surf), "heatmap")
+    cells = fig.axes[0].collections[0].get_coordinates()  # (rows + 1, cols + 1, 2) corners
+    assert cells.shape == (len(y) + 1, len(x) + 1, 2)
+    step = (X[1] - X[0]) if case == "1 x N" else (Y[1] - Y[0])
+    single = cells[..., 1] if case == "1 x N" else cells[..., 0]
+    np.testing.assert_allclose(single.max() - single.min(), step)
+    assert render(fig)[..., :3].std() > 0

@@ -410,3 +410,28 @@ def test_surface_says_what_it_does_before_the_first_point(files, data_dir, tmp_p
     assert [line.split(":")[1].split()[0] for line in err] == ["loading", "setting", "evaluating"]
     assert err[0] == "landscape surface: loading synthetic (train, 8 images each) onto cpu"
     assert "precision" in err[1] and "2 points" in err[2]
+
+
+@pytest.mark.parametrize("command, split, images", [
+    ("surface", "train", 10000), ("surface", "test", 2000), ("hessian", "train", 10000),
+])
+def test_too_large_subset_is_refused_before_anything_is_announced(command, split, images, files,
+                                                                  tmp_path, capsys):
+    """A subset larger than a split is refused in one line, with no 'loading synthetic (...,
+    100000 images each)' before it: every check runs before the first progress line, and the
+    split's size is known without reading it."""
+    ckpt, dirs = files
+    out = tmp_path / "s.h5"
+    argv = [command, "--checkpoint", str(ckpt), "--directions", str(dirs), "--x=-1:1:2",
+            "--y=-1:1:2", "--dataset", "synthetic", "--data-dir", str(tmp_path / "no_data"),
+            "--device", "cpu", "--subset", "4000" if split == "test" else "100000",
+            "--out", str(out)]
+    if command == "surface":
+        argv += ["--splits", split]
+    capsys.readouterr()
+    assert main(argv) == 2
+    subset = 4000 if split == "test" else 100000
+    assert capsys.readouterr().err.splitlines() == [
+        f"landscape {command}: error: subset {subset} is larger than the {images} images of "
+        f"synthetic's {split} split"]
+    assert not out.exists() and not (tmp_path / "no_data").exists()

@@ -19,6 +19,9 @@ Y = np.linspace(-0.5, 1.0, 5)  # non-square
 
 def write_surface(path, x, y, **quantities):
     with h5py.File(path, "w") as f:
+        for name, axis in (("x", x), ("y", y)):  # our grid attribute: a single point is valid
+            if axis is not None:
+                f.attrs[f"grid_{name}"] = f"{axis[0]}:{axis[-1]}:{len(axis)}"
         f["xcoordinates"] = x
         if y is not None:
             f["ycoordinates"] = y
@@ -141,7 +144,6 @@ def test_vtp_log_and_other_quantity(tmp_path):
 @pytest.mark.parametrize("case, message", [
     ("1-D", "is 1-D; a .vtp surface needs a 2-D one"),
     ("missing", "has no dataset 'test_loss'"),
-    ("all cut", "no grid cell of 'train_loss' is finite at or below --zmax"),
     ("log zmax", "log needs a positive zmax, got -1.0"),
 ])
 def test_vtp_bad_input(tmp_path, cli_error, case, message):
@@ -149,9 +151,49 @@ def test_vtp_bad_input(tmp_path, cli_error, case, message):
     surface, extra = {
         "1-D": (write_surface(tmp_path / "c.h5", X, None, train_loss=X**2), []),
         "missing": (two_d, ["--surf-name", "test_loss"]),
-        "all cut": (two_d, ["--zmax", "0.1"]),
         "log zmax": (two_d, ["--log", "--zmax=-1"]),
     }[case]
     out = tmp_path / "o.vtp"
     assert message in cli_error("vtp", "--surface", surface, "--out", out, *extra)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("case, extra, why", [
+    ("all cut", ["--zmax", "0.1"], "no grid cell of 'train_loss' is finite at or below --zmax"),
+    ("all NaN", [], "no grid cell of 'train_loss' is finite;"),
+    ("all above, log", ["--log", "--zmax", "1e-3"],
+     "no grid cell of 'train_loss' is finite at or below --zmax and positive (--log)"),
+    ("1 x N", [], "its 1 x 7 grid has no cell"),
+    ("N x 1", [], "its 5 x 1 grid has no cell"),
+    ("1 x 1", [], "its 1 x 1 grid has no cell"),
+])
+@pytest.mark.parametrize("encoding", ["ascii", "base64"])
+def test_vtp_with_nothing_to_draw_is_an_empty_mesh_and_a_warning(tmp_path, capsys, case, extra,
+                                                                 why, encoding):
+    """A barely trained or diverged model, or a grid without cells, must not fail the workflow's
+    last step: the file is valid (VTK reads it), empty, and a warning says why."""
+    x, y, loss = {
+        "all cut": (X, Y, bowl()),
+        "all NaN": (X, Y, np.full((len(Y), len(X)), np.nan)),
+        "all above, log": (X, Y, bowl()),
+        "1 x N": (X, np.array([0.5]), bowl()[:1]),
+        "N x 1": (np.array([0.0]), Y, bowl()[:, :1]),
+        "1 x 1": (np.array([0.0]), np.array([0.5]), bowl()[:1, :1]),
+    }[case]
+    surf = write_surface(tmp_path / "s.h5", x, y, train_loss=loss)
+    out = tmp_path / "s.vtp"
+    capsys.readouterr()
+    assert main(["vtp", "--surface", str(surf), "--out", str(out), "--encoding", encoding,
+                 *extra]) == 0
+    err = capsys.readouterr().err
+    assert f"landscape vtp: warning: surface {surf}: {why}" in err
+    assert "writing an empty mesh" in err
+    reader = vtkXMLPolyDataReader()
+    reader.SetFileName(str(out))
+    reader.Update()
+    assert reader.GetErrorCode() == 0
+    poly = reader.GetOutput()
+    assert (poly.GetNumberOfPoints(), poly.GetNumberOfPolys()) == (0, 0)
+    assert poly.GetPointData().GetScalars().GetName() == "train_loss"
+    piece = ET.parse(out).getroot().find("PolyData/Piece")
+    assert (piece.get("NumberOfPoints"), piece.get("NumberOfPolys")) == ("0", "0")

@@ -259,6 +259,13 @@ def test_each_figure_target_builds_only_what_it_needs(tmp_path, target, rules):
      "config key batch_size_study.interpolation.x = '-1:2:5': the grid has no point at alpha = 0"
      " and 1"),
     ({"models": ["resnet20", "vgg9_bs16_wd0.0005"]}, "On instance['models'][1]"),
+    ({"curve": {"x": "0:0:1"}}, "config key curve.x: '0:0:1' is a single point; a curve needs 2"),
+    ({"batch_size_study": {"interpolation": {"x": "0.5:0.5:1"}}},
+     "config key batch_size_study.interpolation.x: '0.5:0.5:1' is a single point; a curve needs"),
+    ({"sweep": {"subset": 5000}},
+     "config key sweep.subset: 5000 is larger than the 2000 images of synthetic's test split"),
+    ({"curvature": {"subset": 20000}},
+     "config key curvature.subset: 20000 is larger than the 10000 images of synthetic's train"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, content, key):
     bad = write_yaml(tmp_path / "bad.yaml", content)
@@ -282,6 +289,17 @@ def test_unknown_config_key_is_one_line_not_the_schema(tmp_path, content, line):
     assert result.returncode != 0
     assert any(out.startswith(line) for out in result.stdout.splitlines()), result.stdout
     assert "Failed validating" not in result.stdout and len(result.stdout.splitlines()) < 10
+
+
+@pytest.mark.parametrize("key, default", [("run_name", "'paper'"), ("data_dir", "'data'")])
+def test_a_key_given_no_value_is_one_line_not_the_schema(tmp_path, key, default):
+    """``--config run_name=`` sets the key to None: one line naming it, not jsonschema's dump."""
+    result = snakemake(tmp_path, "-n", "--config", f"{key}=", configfiles=(SMOKE,), check=False)
+    assert result.returncode != 0
+    line = f"config key {key}: no value given (empty); it needs a string, e.g. its default {default}"
+    assert line in result.stdout.splitlines(), result.stdout
+    assert "Failed validating" not in result.stdout and len(result.stdout.splitlines()) < 10
+    assert not (tmp_path / "results").exists()
 
 
 def test_failed_data_step_shows_its_one_line_on_the_terminal(tmp_path):

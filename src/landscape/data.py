@@ -71,6 +71,12 @@ SYNTHETIC_PER_BATCH = 2000  # 5 train batches -> 10,000 train images; 2,000 test
 CHECKSUMS = "checksums.md5"  # the MD5 list of a generated set (synthetic, digits)
 SYNTHETIC_CHECKSUMS = CHECKSUMS
 DIGITS_FOLDER = DATA_FOLDERS["digits"]
+SPLIT_SIZES = {  # fixed by each set's checksummed files (tests compare them with the files)
+    "cifar10": {"train": 50_000, "test": 10_000},
+    "synthetic": {"train": SYNTHETIC_PER_BATCH * len(TRAIN_FILES),
+                  "test": SYNTHETIC_PER_BATCH * len(TEST_FILES)},
+    "digits": {"train": 1_437, "test": 360},
+}
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,12 @@ def load(name: str, split: str, data_dir: str | Path, download: bool = True) -> 
     images, labels = _load_cached(name, split, str(root), download)
     # Shared with the in-process cache: callers index and copy, never write in place.
     return ImageSet(torch.from_numpy(images), torch.from_numpy(labels), *NORMALIZATION[name])
+
+
+def split_size(name: str, split: str) -> int:
+    """The number of images of ``split`` of data set ``name``, known before reading it (its
+    files are checksummed, so their sizes are fixed): checks run before any data is loaded."""
+    return SPLIT_SIZES[name][split]
 
 
 def prepare(name: str, data_dir: str | Path, download: bool = True

@@ -398,11 +398,14 @@ class SweepInputs:
 def sweep_inputs(cfg: SurfaceConfig, out: str | Path, grid: Grid, shard: Shard,
                  splits: list[str], quantities: list[str]) -> SweepInputs:
     """Check and load what a surface or Hessian sweep reads, before any data: ``out`` is no
-    input, the arrays fit, checkpoint and directions fit the grid and each other."""
+    input, the arrays fit, the subset fits each split, checkpoint and directions fit the grid
+    and each other."""
     for name in (cfg.checkpoint, cfg.directions):
         if Path(out).resolve() == Path(name).resolve():
             raise LandscapeError(f"--out {out} would overwrite the input {name}")
     check_sweep_size(grid, quantities, shard, out)
+    for split in splits:
+        check_subset(cfg, split, datasets.split_size(cfg.dataset, split))
     device = resolve_device(cfg.device)
     model, payload = load_model(cfg.checkpoint, cfg.arch)
     directions = read_directions(cfg.directions)
@@ -480,13 +483,17 @@ def _grid_source(path: str, directions: str, directions_sha256: str) -> str:
     return str(path)
 
 
+def check_subset(cfg: SurfaceConfig, split: str, size: int) -> None:
+    """Refuse a subset larger than the ``size`` images of ``split``."""
+    if cfg.subset is not None and cfg.subset > size:
+        raise LandscapeError(
+            f"subset {cfg.subset} is larger than the {size} images of {cfg.dataset}'s {split} split"
+        )
+
+
 def load_split(cfg: SurfaceConfig, split: str) -> tuple[datasets.ImageSet, torch.Tensor]:
     """One split's images (the configured subset) on the CPU, and their indices."""
     full = datasets.load(cfg.dataset, split, cfg.data_dir)
-    if cfg.subset is not None and cfg.subset > len(full):
-        raise LandscapeError(
-            f"subset {cfg.subset} is larger than the {len(full)} images of "
-            f"{cfg.dataset}'s {split} split"
-        )
+    check_subset(cfg, split, len(full))
     idx = datasets.subset_indices(len(full), cfg.subset, cfg.subset_rule, cfg.subset_seed)
     return full.select(idx), idx

@@ -14,11 +14,16 @@ plateau at zmax (here: removed, the edge at exactly zmax); its ``--log`` is the 
 of ``value + 0.1`` (here: log10 of the value, as in the 3-D figures, non-positive values left
 out); it writes every grid point, also non-finite ones (here: holes); quadrilaterals there,
 triangles here. Its ``--interp`` (cubic upsampling) has no counterpart: sweep a finer grid.
+
+A surface with nothing to draw (every value non-finite or above ``zmax``, a diverged or barely
+trained model; a grid of a single row or column, which has no cells) still gives a valid
+file, an empty mesh, and a warning says why: a workflow's last step does not fail on it.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +37,26 @@ from landscape.surface_file import Surface, read_surface
 HEADER = np.uint64  # header_type="UInt64": the byte count before each binary block
 VTK_TYPES = {np.dtype(np.float64): "Float64", np.dtype(np.int64): "Int64"}
 
+log = logging.getLogger(__name__)
+
 
 def surface_to_mesh(surface: Surface, cfg: VtpConfig) -> Mesh:
-    """The mesh of quantity ``cfg.surf_name`` of a 2-D surface; refuses one with nothing to draw."""
+    """The mesh of quantity ``cfg.surf_name`` of a 2-D surface; empty, with a warning, when
+    no grid cell is left to draw."""
     cfg.validate()
     if surface.ndim != 2:
         raise LandscapeError(f"surface {surface.source} is 1-D; a .vtp surface needs a 2-D one")
     mesh = surface_mesh(surface.x, surface.y, surface.get(cfg.surf_name), zmax=cfg.zmax,
                         log=cfg.log)
     if not len(mesh.triangles):
-        why = " at or below --zmax" if cfg.zmax is not None else ""
-        why += " and positive (--log)" if cfg.log else ""
-        raise LandscapeError(f"surface {surface.source}: no grid cell of {cfg.surf_name!r} is "
-                             f"finite{why}: nothing to write")
+        ny, nx = len(surface.y), len(surface.x)
+        if min(nx, ny) < 2:
+            why = f"its {ny} x {nx} grid has no cell (a cell needs 2 x 2 points)"
+        else:
+            why = " at or below --zmax" if cfg.zmax is not None else ""
+            why += " and positive (--log)" if cfg.log else ""
+            why = f"no grid cell of {cfg.surf_name!r} is finite{why}"
+        log.warning("warning: surface %s: %s; writing an empty mesh", surface.source, why)
     return mesh
 
 

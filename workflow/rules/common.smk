@@ -21,6 +21,7 @@ from landscape.configs import (
     TrainConfig,
     VtpConfig,
 )
+from landscape.data import split_size
 from landscape.errors import LandscapeError
 from landscape.grid import parse_axis
 from landscape.paths import check_data_dir
@@ -177,15 +178,22 @@ def check_training(cfg: dict) -> None:
         validated(key, lambda: train_config(run).validate())
 
 
+CURVES = ("curve.x", "batch_size_study.interpolation.x")  # 1-D sweeps, drawn as curves
+
+
 def check_sweeps(cfg: dict) -> None:
-    axes = ["surface.x", "surface.y", "curve.x", "batch_size_study.interpolation.x"]
-    axes += ["curvature.x", "curvature.y"]
+    axes = ["surface.x", "surface.y", *CURVES, "curvature.x", "curvature.y"]
     for key in axes:
         *section, axis = key.split(".")
         value = cfg
         for part in section:
             value = value[part]
-        validated(key, parse_axis, value[axis], axis)
+        parsed = validated(key, parse_axis, value[axis], axis)
+        if key in CURVES and parsed.num < 2:
+            raise WorkflowError(
+                f"config key {key}: {value[axis]!r} is a single point; a curve needs 2 or "
+                "more (MIN:MAX:NUM with NUM >= 2)"
+            )
     given = {"checkpoint": "-", "directions": "-", "x": cfg["surface"]["x"]}
     validated("sweep", lambda: from_mapping(SurfaceConfig, {**given, **cfg["sweep"]}).validate())
     validated(
@@ -208,6 +216,22 @@ def check_interpolation(cfg: dict) -> None:
             f" {' and '.join(map(str, missing))}, where Fig. 2 marks the two solutions;"
             " choose MIN:MAX:NUM with both 0 and 1 on it, e.g. -1:2:301 or -0.5:1.5:5"
         )
+def check_subsets(cfg: dict) -> None:
+    """A subset larger than a split it evaluates would fail its sweep after the training."""
+    splits = {*cfg["surface"]["splits"], *cfg["curve"]["splits"]}
+    splits |= set(cfg["batch_size_study"]["interpolation"]["splits"])
+    checks = (
+        ("sweep.subset", cfg["sweep"]["subset"], splits),
+        ("curvature.subset", cfg["curvature"]["subset"], {"train"}),
+    )
+    for key, subset, used in checks:
+        for split in sorted(used, reverse=True):  # test first: the smaller split
+            size = split_size(cfg["dataset"], split)
+            if subset is not None and subset > size:
+                raise WorkflowError(
+                    f"config key {key}: {subset} is larger than the {size} images of "
+                    f"{cfg['dataset']}'s {split} split"
+                )
 
 
 def check_panels(panels: dict, runs: dict) -> None:
@@ -264,6 +288,7 @@ def check_config(cfg: dict) -> None:
     check_training(cfg)
     check_sweeps(cfg)
     check_interpolation(cfg)
+    check_subsets(cfg)
     check_panels(cfg["panels"], RUNS)
     check_exports(cfg)
     check_plot(cfg)

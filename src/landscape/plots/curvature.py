@@ -15,6 +15,7 @@ on the contour; a contour panel without lines says why.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from matplotlib.ticker import MaxNLocator
 
 from landscape.errors import LandscapeError
 from landscape.plots.figures import finish
-from landscape.plots.maps import draw_contour, draw_heatmap
+from landscape.plots.maps import cell_edges, draw_contour, draw_heatmap
 from landscape.plots.notes import note_missing_contours
 from landscape.plots.options import PlotOptions
 from landscape.plots.output import check_formats, plot_style, save_figures
@@ -38,6 +39,8 @@ from landscape.surface_file import Surface, read_surface
 RATIO = "eig_ratio"
 RATIO_LABEL = "|λmin / λmax|"
 CELL = (4.0, 3.5)  # inches per map
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,25 +58,22 @@ class CurvatureOptions:
 def draw_ratio(ax: Axes, s: Surface, opts: CurvatureOptions, colorbar: bool = True) -> None:
     """|min_eig / max_eig| of a 2-D Hessian surface as a heat map, one cell per grid point."""
     ratio = np.ma.masked_invalid(s.get(RATIO))
+    if not ratio.count():
+        log.warning("warning: surface %s: no eigenvalue ratio is finite (none converged?); the "
+                    "map is drawn grey", s.source)
     cmap = colormaps["viridis"].with_extremes(bad="0.8")
-    mesh = ax.pcolormesh(s.x, s.y, ratio, shading="nearest", cmap=cmap,
+    x_edges, y_edges = cell_edges(s)
+    mesh = ax.pcolormesh(x_edges, y_edges, ratio, shading="flat", cmap=cmap,
                          norm=Normalize(0.0, opts.ratio_max))
     if colorbar:
         ax.figure.colorbar(mesh, ax=ax, label=RATIO_LABEL, extend="max")
-    ax.set_xlim(cell_edges(s.x))
-    ax.set_ylim(cell_edges(s.y))
+    ax.set_xlim(x_edges[0], x_edges[-1])
+    ax.set_ylim(y_edges[0], y_edges[-1])
     ax.set_box_aspect(1)
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
     ax.set_xlabel(s.label("x"))
     ax.set_ylabel(s.label("y"))
-
-
-def cell_edges(c: np.ndarray) -> tuple[float, float]:
-    """The outer edges of the cells centred on coordinates ``c`` (one cell: width 1)."""
-    if len(c) == 1:
-        return float(c[0]) - 0.5, float(c[0]) + 0.5
-    return float(c[0] - (c[1] - c[0]) / 2), float(c[-1] + (c[-1] - c[-2]) / 2)
 
 
 def check_pair(hessian: Surface, loss: Surface, name: str) -> None:
@@ -88,8 +88,6 @@ def check_pair(hessian: Surface, loss: Surface, name: str) -> None:
                              f"{loss.grid.y.spec if loss.grid.y else '-'}, the Hessian surface "
                              f"{hessian.source} on {hessian.grid.x.spec} x {hessian.grid.y.spec}:"
                              " Fig. 7 draws both on one grid")
-    if not np.isfinite(loss.get(name)).any():
-        raise LandscapeError(f"surface {loss.source}: {name!r} has no finite value to draw")
 
 
 def curvature_figure(hessians: Sequence[Surface], losses: Sequence[Surface],

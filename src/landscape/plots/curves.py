@@ -9,9 +9,13 @@ that climbs to 300 does not flatten its minimum into the floor. ``PlotOptions.ma
 labelled vertical lines (the two solutions of an interpolation at alpha = 0 and 1). The legend sits below
 the axes, where it covers no curve, and the x axis has at most ``X_TICKS`` + 1 round ticks,
 so its labels stay apart in a narrow panel.
+A curve of a single point is drawn as a dot; a surface with no finite value to draw still
+gives its figure (axes and legend), and a warning says so.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -19,6 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
 from landscape.errors import LandscapeError
+from landscape.plots.maps import axis_limits
 from landscape.plots.options import PlotOptions
 from landscape.surface_file import Surface
 
@@ -30,6 +35,8 @@ CURVES = (  # (quantity, axis, line style, legend label)
 )
 LOSS_COLOR, ACC_COLOR, MARK_COLOR, MISSING_COLOR = "tab:blue", "tab:red", "0.25", "black"
 LOSS_TOP = 5.0  # the paper's loss axis (Figs. 2, 3): 0 to 5
+log = logging.getLogger(__name__)
+
 HEADROOM = 1.05  # above the highest point drawn, so the curve does not run along the frame
 X_TICKS = 5  # at most this many intervals between x ticks
 LEGEND_DROP = 0.5  # inches from the axes' bottom to the legend's top: below ticks and x label
@@ -68,12 +75,18 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
     check_curves(s)
     acc_ax = ax.twinx()
     lines = []
+    drawn = [name for name, *_ in CURVES if s.has(name)]
+    if not any(np.isfinite(s.get(name)).any() for name in drawn):
+        log.warning("warning: surface %s: no value of %s is finite; the curves are drawn empty",
+                    s.source, ", ".join(drawn))
+    marker = "o" if len(s.x) == 1 else None  # a line through one point shows nothing
     for name, axis, style, label in CURVES:
         if not s.has(name):
             continue
         y = np.where(np.isfinite(s.get(name)), s.get(name), np.nan)
         target, color = (ax, LOSS_COLOR) if axis == "loss" else (acc_ax, ACC_COLOR)
-        lines += target.plot(s.x, y, style, color=color, linewidth=1.5, label=label)
+        lines += target.plot(s.x, y, style, color=color, linewidth=1.5, label=label,
+                             marker=marker)
     missing = mark_missing(ax, s)
     if opts.log:
         ax.set_yscale("log")
@@ -81,7 +94,7 @@ def draw_curves(ax: Axes, s: Surface, opts: PlotOptions) -> Axes:
                               opts)
     if bottom is not None or top is not None:
         ax.set_ylim(bottom, top)
-    ax.set_xlim(s.x[0], s.x[-1])
+    ax.set_xlim(*axis_limits(s.x))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=X_TICKS, steps=[1, 2, 2.5, 5, 10]))
     ax.set_xlabel(s.label("x"))
     ax.set_ylabel("loss", color=LOSS_COLOR)

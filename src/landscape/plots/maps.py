@@ -12,15 +12,24 @@ range). Contour labels sit on every few levels only and never overlap one anothe
 are dark with a white halo (the line colours of ``summer`` run to a pale yellow, unreadable
 on white) and placed once the figure is laid out (``label_contours``), since their size is
 in points and their room in pixels.
+
+A surface with nothing to show in a kind still gives its figure, the frame with whatever can
+be drawn, and a warning says why (``landscape.plots.maps`` logger): every value non-finite (a
+diverged model), no contour level within the data or every value beyond the colour range
+(a barely trained one), nothing left under ``zmax``, or a grid of a single row or column
+(no contour can be traced on it; the heat map draws its cells). A workflow's figure step does
+not fail on such a surface.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 from matplotlib import colormaps, patheffects
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.contour import ContourSet
 from matplotlib.text import Text
@@ -30,6 +39,8 @@ from matplotlib.transforms import Bbox
 from landscape.mesh import surface_mesh
 from landscape.plots.options import PlotOptions, ValueRange, value_range
 from landscape.surface_file import Surface
+
+log = logging.getLogger(__name__)
 
 MAX_FACETS = 101  # per axis in 3-D: 251 x 251 appendix grids render in seconds, not minutes
 
@@ -74,6 +85,47 @@ def _round_axis_ticks(ax: Axes) -> None:
         axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
 
 
+def axis_limits(values: np.ndarray) -> tuple[float, float]:
+    """The range of an axis's coordinates; half a unit either side of a single point (a range
+    of width 0 is singular)."""
+    lo, hi = float(values[0]), float(values[-1])
+    return (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
+
+
+def cell_edges(s: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of the heat map's cells, one per grid point and centred on it (matplotlib's
+    ``shading="nearest"``), also on a single row or column, which nearest draws with no
+    height: its cells take the other axis's step (or 1) across."""
+    steps = [float(v[1] - v[0]) for v in (s.x, s.y) if len(v) > 1]
+
+    def edges(v: np.ndarray) -> np.ndarray:
+        if len(v) == 1:
+            half = (steps[0] if steps else 1.0) / 2
+            return np.array([v[0] - half, v[0] + half])
+        mid = (v[1:] + v[:-1]) / 2
+        return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+    return edges(s.x), edges(s.y)
+
+
+def empty_warning(s: Surface, name: str, kind: str, why: str) -> None:
+    """Log that ``kind`` of ``s`` shows nothing (or little) of ``name``, and why."""
+    log.warning("warning: surface %s: %s; its %s of %r is empty", s.source, why, kind, name)
+
+
+def nothing_to_draw(z: np.ma.MaskedArray, opts: PlotOptions) -> str:
+    """Why ``z`` has no value to draw ('' if it has one)."""
+    if z.count():
+        return ""
+    return "no value is finite and positive (--log)" if opts.log else "no value is finite"
+
+
+def single_line(s: Surface) -> str:
+    """Why contours cannot be traced on ``s``'s grid ('' if they can)."""
+    ny, nx = len(s.y), len(s.x)
+    return f"its {ny} x {nx} grid has a single row or column" if min(nx, ny) < 2 else ""
+
+
 def _masked(s: Surface, name: str, opts: PlotOptions) -> np.ma.MaskedArray:
     z = np.ma.masked_invalid(s.get(name))
     return np.ma.masked_less_equal(z, 0) if opts.log else z
@@ -88,8 +140,8 @@ def _flat_frame(ax: Axes, s: Surface, limits: bool = True) -> None:
     """A square box (whatever the x and y ranges), round ticks, axes labelled; ``limits``:
     exactly the grid's range."""
     if limits:
-        ax.set_xlim(s.x[0], s.x[-1])
-        ax.set_ylim(s.y[0], s.y[-1])
+        ax.set_xlim(*axis_limits(s.x))
+        ax.set_ylim(*axis_limits(s.y))
     ax.set_box_aspect(1)
     _round_axis_ticks(ax)
     _axis_labels(ax, s)
@@ -150,10 +202,16 @@ def draw_contour(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: b
     """
     z = _masked(s, name, opts)
     r = value_range(name, z.filled(np.nan), opts)
-    lo, hi = (z.min(), z.max()) if z.count() else (np.nan, np.nan)
-    levels = r.levels[(r.levels >= lo) & (r.levels <= hi)]
     cs = None
-    if levels.size:  # matplotlib warns and labels nothing when no level crosses the data
+    why = nothing_to_draw(z, opts) or single_line(s)
+    if not why:
+        levels = r.levels[(r.levels >= z.min()) & (r.levels <= z.max())]
+        if not levels.size:  # matplotlib warns and labels nothing when no level crosses the data
+            why = (f"no contour level of {r.levels[0]:g} to {r.levels[-1]:g} lies within its "
+                   f"values ({z.min():.4g} to {z.max():.4g}): set --vmin, --vmax, --vlevel")
+    if why:
+        empty_warning(s, name, "contour", why)
+    else:
         cs = ax.contour(s.x, s.y, z, levels=levels, cmap="summer", norm=_norm(r, opts))
         if labels:
             label_contours(cs)
@@ -163,25 +221,53 @@ def draw_contour(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: b
     return cs
 
 
+def beyond_range(z: np.ma.MaskedArray, r: ValueRange) -> str:
+    """Why a colour map of ``z`` is one colour: every value beyond ``r`` ('' if not)."""
+    if z.count() and (z.min() > r.vmax or z.max() < r.vmin):
+        side = "above vmax" if z.min() > r.vmax else "below vmin"
+        return (f"every value ({z.min():.4g} to {z.max():.4g}) lies {side} "
+                f"({r.vmax if side == 'above vmax' else r.vmin:g}), drawn in one colour")
+    return ""
+
+
 def draw_contourf(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: bool = True) -> None:
     """Filled contours between the same levels; values beyond them take the end colours."""
     z = _masked(s, name, opts)
     r = value_range(name, z.filled(np.nan), opts)
     levels = r.levels if r.levels[-1] >= r.vmax else np.append(r.levels, r.vmax)
     overflow = extend(z, r)
-    cf = ax.contourf(s.x, s.y, z, levels=levels, cmap="summer", norm=_norm(r, opts),
-                     extend=overflow)
-    if colorbar:
-        _colorbar(ax, cf, name, r, opts, overflow)
+    why = nothing_to_draw(z, opts) or single_line(s)
+    if why:
+        empty_warning(s, name, "filled contour", why)
+        if colorbar:
+            _colorbar(ax, _mappable(r, opts, "summer"), name, r, opts, overflow)
+    else:
+        one_colour = beyond_range(z, r)
+        if one_colour:
+            log.warning("warning: surface %s: %s in the filled contour", s.source, one_colour)
+        cf = ax.contourf(s.x, s.y, z, levels=levels, cmap="summer", norm=_norm(r, opts),
+                         extend=overflow)
+        if colorbar:
+            _colorbar(ax, cf, name, r, opts, overflow)
     _flat_frame(ax, s)
+
+
+def _mappable(r: ValueRange, opts: PlotOptions, cmap: str) -> ScalarMappable:
+    """A colour scale with no data behind it: the colour bar of an empty map."""
+    return ScalarMappable(norm=_norm(r, opts), cmap=cmap)
 
 
 def draw_heatmap(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: bool = True) -> None:
     """One cell per grid point, centred on its coordinates; colour range vmin..vmax."""
     z = _masked(s, name, opts)
     r = value_range(name, z.filled(np.nan), opts)
+    why = nothing_to_draw(z, opts)
+    if why:
+        empty_warning(s, name, "heat map", why + " (every cell grey)")
+    elif beyond_range(z, r):
+        log.warning("warning: surface %s: %s in the heat map", s.source, beyond_range(z, r))
     cmap = colormaps["viridis"].with_extremes(bad="0.8")
-    mesh = ax.pcolormesh(s.x, s.y, z, shading="nearest", cmap=cmap, norm=_norm(r, opts))
+    mesh = ax.pcolormesh(*cell_edges(s), z, shading="flat", cmap=cmap, norm=_norm(r, opts))
     if colorbar:
         _colorbar(ax, mesh, name, r, opts, extend(z, r))
     _flat_frame(ax, s, limits=False)  # the outer cells reach half a step beyond the grid
@@ -202,7 +288,11 @@ def draw_surface3d(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar:
     heights = mesh.points[:, 2]
     lo, hi = (heights.min(), heights.max()) if heights.size else (0.0, 1.0)
     norm = Normalize(lo, hi if hi > lo else lo + 1.0)
-    if len(mesh.triangles):
+    if not len(mesh.triangles):
+        why = single_line(s) or nothing_to_draw(_masked(s, name, opts), opts)
+        empty_warning(s, name, "3-D surface", why or f"no grid cell lies at or below zmax "
+                      f"{opts.zmax:g}")
+    else:
         surf = ax.plot_trisurf(mesh.points[:, 0], mesh.points[:, 1], heights,
                                triangles=mesh.triangles, cmap="coolwarm", norm=norm,
                                linewidth=0, antialiased=False)
@@ -214,8 +304,8 @@ def draw_surface3d(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar:
         ax.zaxis.set_major_formatter(in_units)
     if opts.zmax is not None:
         ax.set_zlim(top=np.log10(opts.zmax) if opts.log else opts.zmax)
-    ax.set_xlim(s.x[0], s.x[-1])
-    ax.set_ylim(s.y[0], s.y[-1])
+    ax.set_xlim(*axis_limits(s.x))
+    ax.set_ylim(*axis_limits(s.y))
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_box_aspect(None, zoom=0.9)  # leaves room for the z label in tight panels
