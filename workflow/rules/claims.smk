@@ -10,12 +10,12 @@ rule claims:
     output:
         csv=CLAIMS.replace("{ext}", "csv"),
         md=CLAIMS.replace("{ext}", "md"),
-        html=report(
+        html=in_report(
             CLAIMS.replace("{ext}", "html"),
-            caption="../report/claims.rst",
-            category=CLAIMS_PAGE,
-            subcategory=SECTIONS["table"],
+            "claims",
+            section="table",
             labels={"table": "the paper's claims on this run"},
+            category=CLAIMS_PAGE,
         ),
     log:
         f"{LOGS}/claims.log",

@@ -580,9 +580,9 @@ def claims_arguments() -> str:
     words = []
     for key, group in claims_inputs().items():
         if group:
-            flag = "--" + key.replace("_", "-")
-            words += [flag, *(f"{name}={path}" for name, path in group.items())]
-    return " ".join(map(shlex.quote, words)) + " " + options(config["claims"])
+            words += [f"--{key.replace('_', '-')}"]
+            words += [f"{name}={path}" for name, path in group.items()]
+    return f"{' '.join(map(shlex.quote, words))} {options(config['claims'])}"
 
 
 # -------------------------------------------------------------------------------- targets
