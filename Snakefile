@@ -59,6 +59,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/batch_size.smk"
 include: "workflow/rules/curvature.smk"
+include: "workflow/rules/claims.smk"
 
 
 # The data rule may download CIFAR-10: on a cluster it runs where the workflow was started.

@@ -49,6 +49,7 @@ FRONT_PICTURE = "docs/img/smoke_fig5_panel.png"
 ARCHITECTURE = "Architecture (Figs. 1, 4, 5, 6)"
 BATCH_SIZE = "Batch size (Figs. 2, 3, 8, 9)"
 CURVATURE = "Curvature (Fig. 7)"
+CLAIMS = "The paper's claims, measured"
 SECTIONS = ["1. Results table", "2. Training curves", "3. Paper figures", "4. Per model",
             "5. Provenance"]
 # Every figure of the paper the smoke preset draws, by number.
@@ -133,6 +134,7 @@ def expected_files(run: Path) -> list[Path]:
         files += [run / "tables" / f"results_{study}.{ext}" for ext in ("csv", "md", "html")]
     files += [run / "tables" / f"provenance_{study}.{ext}" for ext in ("csv", "html")
               for study in ("architecture", "batch_size", "curvature")]
+    files += [run / "tables" / f"claims.{ext}" for ext in ("csv", "md", "html")]
     return files
 
 
@@ -182,7 +184,9 @@ def test_paper_dag_has_every_stage(tmp_path):
         "random_path": 1, "plot_random_path": 1, "interpolation_direction": 2,
         "interpolation": 2, "plot_interpolation": 2,
         # curvature: the Fig. 5 models' Hessian maps
-        "hessian_shard": 6 * 8, "merge_hessian": 6, "plot_curvature": 1, "all": 1,
+        "hessian_shard": 6 * 8, "merge_hessian": 6, "plot_curvature": 1,
+        # the claims table, from every run's files
+        "claims": 1, "all": 1,
     }
     shards = {w for rule, w in jobs if rule == "surface_shard"}
     assert shards == {f"run={m}, shard={i}, nshards=8" for m in PAPER_MODELS + PAPER_VGG_RUNS
@@ -331,6 +335,24 @@ def test_smoke_run_produces_every_file(smoke):
     assert (run / "train" / "resnet20" / "resume.pt").is_file()
 
 
+def test_smoke_run_tables_every_claim(smoke):
+    workdir, _ = smoke
+    with open(workdir / "results" / "smoke" / "tables" / "claims.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["section", "claim", "measure", "value", "verdict", "files"]
+    sections = Counter(r["section"] for r in rows)
+    assert sections == {"skip connections (Figs. 1, 5, 6)": 2, "non-convexity (Fig. 7)": 1,
+                        "batch size (Figs. 2, 3)": 3, "trajectories (Figs. 8, 9)": 3,
+                        "sharpness and test error": 1 + len(SMOKE_RUNS)}
+    assert {r["verdict"] for r in rows} <= {"holds", "does not hold", "not measured", "data"}
+    verdict = {r["claim"]: r["verdict"] for r in rows}
+    # one Hessian map and one ResNet depth: those claims cannot be tested on the smoke run
+    assert verdict["without skip connections more of the map is non-convex"] == "not measured"
+    assert verdict["the gap (no-skip minus skip sharpness) grows with depth"] == "not measured"
+    assert verdict["resnet20_noshort is sharper than resnet20"] in ("holds", "does not hold")
+    assert [r["claim"] for r in rows if r["verdict"] == "data"] == sorted(SMOKE_RUNS)
+
+
 # ------------------------------------------------------------------------------- the report
 
 
@@ -413,10 +435,16 @@ def test_report_has_a_page_per_experiment_with_the_table_curves_and_every_figure
     workdir, _ = smoke
     run = workdir / "results" / "smoke"
     results, categories = report_data(report)
-    assert sorted(categories) == sorted([ARCHITECTURE, BATCH_SIZE, CURVATURE])
+    assert sorted(categories) == sorted([ARCHITECTURE, BATCH_SIZE, CURVATURE, CLAIMS])
     for title in (ARCHITECTURE, BATCH_SIZE):
         assert sorted(categories[title]) == SECTIONS
     assert sorted(categories[CURVATURE]) == ["3. Paper figures", "5. Provenance"]
+    # the claims table inline, on its own page, its rows those of its CSV
+    assert categories[CLAIMS] == {"1. Results table": ["results/smoke/tables/claims.html"]}
+    with open(run / "tables" / "claims.csv", newline="") as fh:
+        claims = list(csv.DictReader(fh))
+    assert [r[1] for r in table_rows(results["results/smoke/tables/claims.html"])] == [
+        c["claim"] for c in claims]
     # every figure the run drew, embedded byte for byte, each with a caption about the paper
     pngs = sorted(str(p.relative_to(workdir)) for p in (run / "figures").glob("*.png"))
     listed = sorted(p for page in categories.values() for section in page.values()
@@ -428,7 +456,7 @@ def test_report_has_a_page_per_experiment_with_the_table_curves_and_every_figure
         assert "paper" in entry["caption"].lower(), path
     # the paper's figures on their experiment's page, each run's figures on its page
     paper = {title: sorted(Path(p).stem for p in page["3. Paper figures"])
-             for title, page in categories.items()}
+             for title, page in categories.items() if title != CLAIMS}
     numbers = {ARCHITECTURE: (1, 4, 5, 6), BATCH_SIZE: (2, 3, 8, 9), CURVATURE: (7,)}
     for title, figures in numbers.items():
         assert paper[title] == sorted(n for f in figures for n in SMOKE_PAPER_FIGURES[f]), title
@@ -491,11 +519,13 @@ def test_report_shows_the_table_and_every_figure_in_a_browser(report, tmp_path):
     results, categories = report_data(report)
     assert sorted(outcome["categories"]) == sorted(categories)
     for title, sections in categories.items():  # every section in the menu
-        assert sorted(outcome["categories"][title]) == sorted(sections)
+        # a page of one section (the claims) shows its results at once, without a menu
+        menu = sorted(sections) if len(sections) > 1 else []
+        assert sorted(outcome["categories"][title]) == menu
     assert sorted(r["path"] for r in outcome["results"]) == sorted(results)
     rows = {"results_architecture.html": 2, "results_batch_size.html": 2,
             "provenance_architecture.html": 4, "provenance_batch_size.html": 7,
-            "provenance_curvature.html": 1}
+            "provenance_curvature.html": 1, "claims.html": 14}
     for shown in outcome["results"]:
         assert shown["shown"] and shown["caption_shown"], shown
         if shown["mime"] == "image/png":
@@ -554,15 +584,17 @@ def test_second_dry_run_has_nothing_to_do(smoke):
     # a grid change that surface's sweeps and what draws them, never training
     ({"surface": {"x": "-0.5:0.5:5"}}, {"surface_shard": 8, "merge_surface": 4, "plot_surface": 4,
                                         "panel": 5, "plot_random_path": 1, "provenance": 2,
-                                        "vtp": 1, "html3d": 1}),
+                                        "vtp": 1, "html3d": 1, "claims": 1}),
     # the study's settings only the study's jobs
     ({"batch_size_study": {"interpolation": {"x": "-1:2:4"}}},
-     {"interpolation": 1, "plot_interpolation": 1, "provenance": 1}),
+     {"interpolation": 1, "plot_interpolation": 1, "provenance": 1, "claims": 1}),
     ({"batch_size_study": {"trajectory": {"margin": 0.3}}},
      {"trajectory": 2, "random_path": 1, "pca_surface_shard": 2, "merge_pca_surface": 2,
-      "plot_trajectory": 2, "plot_random_path": 1, "provenance": 1}),
+      "plot_trajectory": 2, "plot_random_path": 1, "provenance": 1, "claims": 1}),
     ({"curvature": {"tol": 0.2}}, {"hessian_shard": 2, "merge_hessian": 1, "plot_curvature": 1,
-                                   "provenance": 1}),
+                                   "provenance": 1, "claims": 1}),
+    # a measure of the claims table only the claims table
+    ({"claims": {"radius": 0.25}}, {"claims": 1}),
 ])
 def test_a_change_reruns_only_what_depends_on_it(smoke, tmp_path, change, reruns):
     workdir, data = smoke
@@ -582,6 +614,7 @@ def test_training_change_reruns_only_that_models_chain(smoke, tmp_path):
     assert not [job for job in jobs if "run=resnet20," in job[1] + ","]
     counts = Counter(rule for rule, _ in jobs)
     assert counts["panel"] == 4  # Figs. 1, 4, 5 and 6 show that model
+    assert counts["claims"] == 1  # its surface and metrics are claims inputs
     assert {w for rule, w in jobs if rule in ("table", "training_curves", "provenance")} == {
         "study=architecture"}
 

@@ -468,3 +468,30 @@ class BenchConfig:
         if self.mode == "hessian" and self.compile:
             raise LandscapeError("compile: --mode hessian has nothing to compile (double "
                                  "backward does not run under torch.compile); leave it out")
+
+
+# --------------------------------------------------------------------------------- claims
+
+
+@dataclass(kw_only=True)
+class ClaimsConfig:
+    """The measures that test the paper's claims (docs/claims.md): fixed before any run is
+    seen, the same for every model."""
+
+    radius: float = setting(0.5, "sharpness: mean loss rise over the 2-D grid points within "
+                            "this filter-normalized distance of the centre", minimum=0,
+                            above=True)
+    delta: float = setting(1.0, "1-D width: the loss rise above the centre's loss that ends "
+                           "the minimum on each side", minimum=0, above=True)
+    ratio_threshold: float = setting(0.1, "non-convexity: a Hessian-map point with "
+                                     "|lambda_min / lambda_max| above this counts as "
+                                     "non-convex", minimum=0)
+    pca_share_min: float = setting(0.5, "trajectories: the share of the path's variance the "
+                                   "first two PCA components must explain", minimum=0,
+                                   maximum=1)
+    random_share_max: float = setting(0.05, "trajectories: the largest share of the path's "
+                                      "variance two random directions may capture", minimum=0,
+                                      maximum=1)
+
+    def validate(self) -> None:
+        check_settings(self)

@@ -14,6 +14,7 @@ from snakemake.exceptions import WorkflowError
 from landscape.captions import paper_errors_sentence, recipes_sentence
 from landscape.choices import DATA_FOLDERS, KINDS_1D, KINDS_2D, TEST_FILES, TRAIN_FILES
 from landscape.configs import (
+    ClaimsConfig,
     DataConfig,
     DirectionsConfig,
     HessianConfig,
@@ -60,6 +61,8 @@ INTERPOLATION = f"{RUN}/interpolations/{{pair}}.h5"
 # Curvature: Hessian eigenvalue maps.
 HESSIAN_SHARD = f"{RUN}/hessian/{{run}}/shard_{{shard}}-of-{{nshards}}.h5"
 HESSIAN = f"{RUN}/hessian/{{run}}.h5"
+# The paper's claims, each with the number that tests it on this run.
+CLAIMS = f"{RUN}/tables/claims.{{ext}}"
 
 FIGURE_FORMATS = ["pdf", "png"]  # PDF for papers; PNG for the HTML report
 
@@ -282,6 +285,10 @@ def check_plot(cfg: dict) -> None:
         validated(key, lambda: PlotOptions(**values).check())
 
 
+def check_claims(cfg: dict) -> None:
+    validated("claims", lambda: from_mapping(ClaimsConfig, cfg["claims"]).validate())
+
+
 def check_config(cfg: dict) -> None:
     """Checks beyond the schema, each naming the config key; run before any job."""
     check_data(cfg)
@@ -292,6 +299,7 @@ def check_config(cfg: dict) -> None:
     check_panels(cfg["panels"], RUNS)
     check_exports(cfg)
     check_plot(cfg)
+    check_claims(cfg)
 
 
 check_config(config)
@@ -415,6 +423,7 @@ STUDIES = {  # short titles: the report's side bar shows the path
     "batch_size": "Batch size (Figs. 2, 3, 8, 9)",
     "curvature": "Curvature (Fig. 7)",
 }
+CLAIMS_PAGE = "The paper's claims, measured"
 SECTIONS = {
     "table": "1. Results table",
     "training": "2. Training curves",
@@ -571,6 +580,42 @@ def html3d_arguments() -> str:
     return options(config["vtp"], only=("surf_name", "log", "zmax"))
 
 
+# ------------------------------------------------------------------------------- claims
+# The claims table reads the run's own files, found by the same paths the stages write.
+
+
+def claims_inputs() -> dict[str, dict[str, str]]:
+    """Per ``landscape claims`` option, run (or pair) name -> file."""
+    batch = STUDY_RUNS["batch_size"]
+    named = {
+        "surfaces": (SURFACE, list(RUNS)),
+        "curves": (CURVE, batch),
+        "hessians": (HESSIAN, config["curvature"]["models"]),
+        "metrics": (METRICS, list(RUNS)),
+        "trajectories": (TRAJECTORY, batch),
+        "random_paths": (RANDOM_PATH, fig8_runs()),
+        "random_directions": (DIRECTIONS, fig8_runs()),
+    }
+    files = {key: {r: path.format(run=r) for r in runs} for key, (path, runs) in named.items()}
+    files["interpolations"] = {p: INTERPOLATION.format(pair=p) for p in PAIRS}
+    return files
+
+
+def claims_files() -> list[str]:
+    return sorted({f for group in claims_inputs().values() for f in group.values()})
+
+
+def claims_arguments() -> str:
+    """NAME=PATH per input option, then the measures' settings (a param: a change reruns only
+    the claims)."""
+    words = []
+    for key, group in claims_inputs().items():
+        if group:
+            words += [f"--{key.replace('_', '-')}"]
+            words += [f"{name}={path}" for name, path in group.items()]
+    return f"{' '.join(map(shlex.quote, words))} {options(config['claims'])}"
+
+
 # -------------------------------------------------------------------------------- targets
 # `snakemake fig<N>` builds one figure of the paper and what it needs; `all` builds them all,
 # every per-run figure, the tables, training curves, provenance and the 3-D exports.
@@ -613,4 +658,5 @@ def final_outputs() -> list[str]:
         + expand(TRAINING_CURVES, study=studies, ext=FIGURE_FORMATS)
         + expand(TABLE, study=studies, ext=["csv", "md", "html"])
         + expand(PROVENANCE, study=surfaced, ext=["csv", "html"])
+        + expand(CLAIMS, ext=["csv", "md", "html"])
     )
