@@ -41,6 +41,7 @@ PAPER_VGG_RUNS = ["vgg9_bs128_wd0", "vgg9_bs8192_wd0", "vgg9_bs128_wd0.0005",
                   "vgg9_bs8192_wd0.0005"]
 SMOKE_MODELS = ["resnet20", "resnet20_noshort"]
 SMOKE_VGG_RUNS = ["vgg9_bs16_wd0.0005", "vgg9_bs128_wd0.0005"]
+SMOKE_VTP_MODELS = ["resnet20"]  # presets/smoke.yaml vtp.models: a .vtp and a 3-D page each
 SMOKE_RUNS = SMOKE_MODELS + SMOKE_VGG_RUNS
 KINDS = ["contour", "contourf", "heatmap", "surface3d", "1d"]
 README = REPO / "README.md"
@@ -178,7 +179,7 @@ def test_paper_dag_has_every_stage(tmp_path):
     assert counts == {
         "data": 1, "train": runs, "directions": runs, "surface_shard": runs * 8,
         "merge_surface": runs, "surface_curve": runs, "plot_surface": runs, "plot_curve": runs,
-        "panel": 6, "table": 2, "training_curves": 2, "provenance": 3, "vtp": 4,
+        "panel": 6, "table": 2, "training_curves": 2, "provenance": 3, "vtp": 4, "html3d": 4,
         # the batch-size study: paths, PCA surfaces, Fig. 8's projection, interpolations
         "trajectory": 4, "pca_surface_shard": 4 * 8, "merge_pca_surface": 4, "plot_trajectory": 4,
         "random_path": 1, "plot_random_path": 1, "interpolation_direction": 2,
@@ -461,8 +462,10 @@ def test_report_has_a_page_per_experiment_with_the_table_curves_and_every_figure
     for title, figures in numbers.items():
         assert paper[title] == sorted(n for f in figures for n in SMOKE_PAPER_FIGURES[f]), title
     for title, runs in ((ARCHITECTURE, SMOKE_MODELS), (BATCH_SIZE, SMOKE_VGG_RUNS)):
-        assert sorted(Path(p).stem for p in categories[title]["4. Per model"]) == sorted(
-            f"{r}_{kind}" for r in runs for kind in KINDS)
+        # each run's figures, and the interactive 3-D page of each run with a .vtp export
+        assert sorted(Path(p).name for p in categories[title]["4. Per model"]) == sorted(
+            [f"{r}_{kind}.png" for r in runs for kind in KINDS]
+            + [f"{r}.html" for r in runs if r in SMOKE_VTP_MODELS])
         assert categories[title]["2. Training curves"] == [
             f"results/smoke/figures/training_curves_{study_of(title)}.png"]
         # the results table inline (an HTML page, not a CSV download), numbers as in its CSV
@@ -530,6 +533,8 @@ def test_report_shows_the_table_and_every_figure_in_a_browser(report, tmp_path):
         assert shown["shown"] and shown["caption_shown"], shown
         if shown["mime"] == "image/png":
             assert shown["width"] > 100, shown  # decoded and laid out
+        elif Path(shown["path"]).parent.name == "surfaces":  # the interactive 3-D page
+            assert shown["canvases"] == 1 and not shown["rows"], shown
         else:
             assert len(shown["rows"]) == rows[Path(shown["path"]).name], shown
 

@@ -28,6 +28,7 @@
       const doc = new DOMParser().parseFromString(text, "text/html");
       record.rows = Array.from(doc.querySelectorAll("tbody tr")).map(
         (tr) => Array.from(tr.children).map((td) => td.textContent));
+      record.canvases = doc.querySelectorAll("canvas").length;  // an interactive 3-D page
     }
     const caption = new DOMParser().parseFromString(entry.caption, "text/html").body.innerText.trim();
     record.caption_shown = caption.length > 0 &&

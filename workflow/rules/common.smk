@@ -219,6 +219,8 @@ def check_interpolation(cfg: dict) -> None:
             f" {' and '.join(map(str, missing))}, where Fig. 2 marks the two solutions;"
             " choose MIN:MAX:NUM with both 0 and 1 on it, e.g. -1:2:301 or -0.5:1.5:5"
         )
+
+
 def check_subsets(cfg: dict) -> None:
     """A subset larger than a split it evaluates would fail its sweep after the training."""
     splits = {*cfg["surface"]["splits"], *cfg["curve"]["splits"]}
