@@ -110,6 +110,22 @@ def test_every_2d_kind_is_written_in_both_formats(surf2d, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in expected)
 
 
+def test_a_surface_crossing_a_single_contour_level_still_gets_its_colour_bar(tmp_path):
+    """A well-trained minimum (loss 0.0004 to 0.35) crosses only the 0.1 level of the paper's
+    0.1:10:0.5: the figure is drawn with one contour and a colour bar (matplotlib cannot build
+    a bar from a one-level contour set; the showcase's VGG-9 hit this)."""
+    xx, yy = np.meshgrid(X, Y)
+    loss = 0.0004 + 0.35 * (xx**2 + yy**2) / 2
+    path = write_surface(tmp_path / "flat.h5", X, Y, train_loss=loss)
+    written = plot_surface_file(path, tmp_path / "flat", kinds=["contour"], formats=["png"],
+                                opts=PlotOptions(vmin=0.1, vmax=10, vlevel=0.5), dpi=60)
+    assert [p.name for p in written] == ["flat_contour.png"]
+    fig = surface_figure(read_surface(path), "contour", "train_loss",
+                         PlotOptions(vmin=0.1, vmax=10, vlevel=0.5))
+    assert len(fig.axes) == 2  # the map and its colour bar
+    fig.clf()
+
+
 def test_1d_plot_has_loss_left_accuracy_right_train_solid_test_dashed(surf1d, tmp_path):
     written = plot_surface_file(surf1d, tmp_path / "curve", formats=["pdf", "png"], dpi=60)
     assert [p.name for p in written] == ["curve_1d.pdf", "curve_1d.png"]

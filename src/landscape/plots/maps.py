@@ -215,8 +215,9 @@ def draw_contour(ax: Axes, s: Surface, name: str, opts: PlotOptions, colorbar: b
         cs = ax.contour(s.x, s.y, z, levels=levels, cmap="summer", norm=_norm(r, opts))
         if labels:
             label_contours(cs)
-        if colorbar:
-            _colorbar(ax, cs, name, r, opts, extend(z, r))
+        if colorbar:  # matplotlib cannot draw a bar from a single contour level
+            bar_of = cs if levels.size > 1 else _mappable(r, opts, "summer")
+            _colorbar(ax, bar_of, name, r, opts, extend(z, r))
     _flat_frame(ax, s)
     return cs
 
